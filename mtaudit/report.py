@@ -1,0 +1,123 @@
+"""Report writing: per-article JSON (the contract), Markdown, and the batch summary.
+
+Every file is written atomically; the JSON follows ``schema/report.schema.json``.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from mtaudit import atomic
+
+SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / "report.schema.json"
+SUMMARY_COLUMNS = [
+    "article_id", "source", "title", "date", "story_id", "status", "machine_translated", "probability",
+    "abstained", "pivot_language", "sentences", "flagged_sentences", "spans",
+    "mean_chrf", "mean_bleu", "mean_ter", "mean_semantic", "mean_quality",
+]
+
+
+@lru_cache(maxsize=1)
+def schema() -> dict[str, Any]:
+    return json.loads(SCHEMA_PATH.read_text())
+
+
+def validate(report: dict[str, Any]) -> None:
+    """Raise jsonschema.ValidationError if a report breaks the contract."""
+    import jsonschema
+
+    jsonschema.validate(report, schema())
+
+
+def summary_row(report: dict[str, Any]) -> dict[str, Any]:
+    sents = report["sentences"]
+
+    def mean(key: str) -> float | None:
+        vals = [s["scores"][key] for s in sents if s["scores"].get(key) is not None]
+        return round(sum(vals) / len(vals), 4) if vals else None
+
+    v = report["verdict"]
+    return {
+        "article_id": report["article_id"], "source": report["source"], "title": report["title"],
+        "date": report["date"], "story_id": report["story_id"], "status": "audited",
+        "machine_translated": v["machine_translated"], "probability": v["probability"],
+        "abstained": v["abstained"], "pivot_language": v["pivot_language"],
+        "sentences": len(sents), "flagged_sentences": sum(s["flagged"] for s in sents),
+        "spans": sum(len(s["spans"]) for s in sents),
+        "mean_chrf": mean("chrf"), "mean_bleu": mean("bleu"), "mean_ter": mean("ter"),
+        "mean_semantic": mean("semantic"), "mean_quality": mean("quality"),
+    }
+
+
+def summary_frame(reports: list[dict[str, Any]]) -> pd.DataFrame:
+    return pd.DataFrame([summary_row(r) for r in reports], columns=SUMMARY_COLUMNS)
+
+
+def markdown(report: dict[str, Any]) -> str:
+    """A readable page: verdict and reasons, then each flagged sentence with its evidence."""
+    v = report["verdict"]
+    verdict = "abstained" if v["abstained"] else ("machine-translated" if v["machine_translated"] else "not machine-translated")
+    lines = [
+        f"# {report['title'] or report['source']}",
+        "",
+        f"- article: `{report['article_id']}` from `{report['source']}`" + (f", dated {report['date']}" if report["date"] else ""),
+        f"- story: `{report['story_id']}`" if report["story_id"] else "- story: no other coverage in this batch; reference-free signals only",
+        f"- verdict: **{verdict}** (probability {v['probability']:.2f})" + (f", pivot language guess: {v['pivot_language']}" if v["pivot_language"] else ""),
+        "",
+    ]
+    if v["reasons"]:
+        lines += ["## Why", ""] + [f"- {r}" for r in v["reasons"]] + [""]
+    flagged = [s for s in report["sentences"] if s["flagged"] or s["spans"]]
+    lines += ["## Sentences with evidence", ""] if flagged else ["No sentence carries evidence of machine translation.", ""]
+    for s in flagged:
+        lines.append(f"### Sentence {s['index']}" + (" (flagged)" if s["flagged"] else "") + f", p={s['mt_probability']:.2f}")
+        lines += ["", f"> {s['text']}", ""]
+        for sp in s["spans"]:
+            sug = f" -> **{sp['suggestion']}**" if sp["suggestion"] else ""
+            sup = f" (backed by {', '.join(sp['support'])})" if sp["support"] else ""
+            lines.append(f"- `{sp['text']}`{sug} [{sp['kind']}]{sup}: {sp['reason']}")
+        if s["repaired"]:
+            lines += ["", f"Repaired: {s['repaired']}"]
+        for ref in s["references"]:
+            lines.append(f"- reference ({ref['similarity']:.2f}, {ref['source']}): {ref['text']}")
+        sc = s["scores"]
+        if sc.get("chrf") is not None:
+            lines.append(
+                f"- scores: chrF++ {sc['chrf']:.1f}, BLEU {sc['bleu']:.1f}, TER {sc['ter']:.1f}, semantic {sc['semantic']:.2f}, quality {sc['quality']:.2f}"
+            )
+        lines.append("")
+    lines += ["---", "", f"Signature: `{report['signature']}`", ""]
+    return "\n".join(lines)
+
+
+def write_article(report: dict[str, Any], out: Path, formats: tuple[str, ...] = ("json", "md")) -> list[Path]:
+    """Write one article's report files; the JSON lands last, so its presence means 'done'."""
+    out = Path(out)
+    written = []
+    if "md" in formats:
+        atomic.write_text(out / f"{report['article_id']}.md", markdown(report))
+        written.append(out / f"{report['article_id']}.md")
+    if "html" in formats:
+        from mtaudit import html
+
+        atomic.write_text(out / f"{report['article_id']}.html", html.article_page(report))
+        written.append(out / f"{report['article_id']}.html")
+    atomic.write_json(out / f"{report['article_id']}.json", report)
+    written.append(out / f"{report['article_id']}.json")
+    return written
+
+
+def write_summary(reports: list[dict[str, Any]], problems: list[dict[str, Any]], out: Path, meta: dict[str, Any]) -> None:
+    """summary.csv and summary.parquet (one row per article) and summary.json (with problems)."""
+    frame = summary_frame(reports)
+    atomic.write_text(Path(out) / "summary.csv", frame.to_csv(index=False))
+    buf = io.BytesIO()
+    frame.to_parquet(buf, index=False)
+    atomic.write_bytes(Path(out) / "summary.parquet", buf.getvalue())
+    atomic.write_json(Path(out) / "summary.json", {**meta, "articles": frame.to_dict(orient="records"), "problems": problems})

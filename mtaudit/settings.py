@@ -1,0 +1,86 @@
+"""One settings object: shipped defaults, then a TOML file, then MTAUDIT_* environment, then flags."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+DEFAULT_CONFIG = Path("mtaudit.toml")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every tunable of the audit. Field names are the keys of the ``[audit]`` TOML table."""
+
+    # models and compute
+    device: str = "auto"  # auto | cpu | cuda
+    batch_size: int = 64
+    cache_dir: str = ""  # empty: $XDG_CACHE_HOME/mtaudit or ~/.cache/mtaudit
+    # ingest
+    max_bytes: int = 2_000_000  # larger inputs are truncated at a sentence boundary, with a warning
+    min_words: int = 20  # shorter articles are skipped as empty
+    language: str = "en"
+    # stories
+    story_threshold: float = 0.55  # combined embedding + entity similarity to link two articles
+    story_window_days: int = 7  # articles further apart in date are never one story
+    story_neighbors: int = 20  # candidates per article (blocking: no all-pairs over a batch)
+    # alignment and references
+    align_top_k: int = 4
+    align_min_similarity: float = 0.45
+    reference_min_similarity: float = 0.6
+    max_references: int = 3
+    # detection
+    rare_zipf: float = 1.0  # words rarer than this in English (wordfreq Zipf) are suspicious
+    name_similarity: float = 0.72  # how alike two spellings must be to be one name
+    collocation_min_count: int = 1_000_000  # bigram count that makes a phrase a fixed collocation
+    collocation_lm_gap: float = 4.0  # nats by which the LM must prefer the other outlets' phrase
+    sentence_threshold: float = 0.5  # sentence flagged when its MT probability reaches this
+    article_threshold: float = 0.5
+    abstain_band: float = 0.1  # |p - threshold| below this: abstain
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+
+def _coerce(name: str, value: Any) -> Any:
+    kind = {f.name: f.type for f in fields(Settings)}[name]
+    if kind == "int":
+        return int(value)
+    if kind == "float":
+        return float(value)
+    return str(value)
+
+
+def load_settings(config: Path | None = None, **flags: Any) -> Settings:
+    """Layer the sources; unknown keys are an error so a typo never passes silently."""
+    values: dict[str, Any] = {}
+    path = config if config is not None else (DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None)
+    if path is not None:
+        with open(path, "rb") as fh:
+            table = tomllib.load(fh)
+        table = table.get("audit", table)
+        known = {f.name for f in fields(Settings)}
+        for key, value in table.items():
+            if isinstance(value, dict):
+                continue  # other tables (e.g. [nightly]) belong to other commands
+            if key not in known:
+                raise ValueError(f"{path}: unknown setting {key!r} (known: {', '.join(sorted(known))})")
+            values[key] = _coerce(key, value)
+    for f in fields(Settings):
+        env = os.environ.get(f"MTAUDIT_{f.name.upper()}")
+        if env is not None:
+            values[f.name] = _coerce(f.name, env)
+    values.update({k: v for k, v in flags.items() if v is not None})
+    return Settings(**values)
+
+
+def cache_root(settings: Settings) -> Path:
+    """Where slow-to-rebuild artefacts live, keyed later by model and version."""
+    if settings.cache_dir:
+        return Path(settings.cache_dir)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "mtaudit"

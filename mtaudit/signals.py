@@ -1,0 +1,393 @@
+"""Detector signals. Each looks at one sentence with its story around it and returns spans,
+each with a kind, a weight, a reason a person can check, and (where it can) a suggestion
+backed by the ids of the articles that support it.
+
+Cross-outlet signals need other coverage; the reference-free ones (rare words, case) do not.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import unicodedata
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from rapidfuzz import fuzz
+from wordfreq import zipf_frequency
+
+from mtaudit.settings import Settings
+from mtaudit.types import Article, Link, Sentence, Span
+
+WORD = re.compile(r"[^\W\d_](?:[^\W\d_]|['’\-](?=[^\W\d_]))*")
+COMMON_ZIPF = 3.5  # at or above: an everyday English word, not a name
+KNOWN_NAME_ZIPF = 2.5  # at or above: a spelling English uses, so not a garbled name
+ORDINALS = [
+    "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth",
+    "eleventh", "twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth", "seventeenth",
+    "eighteenth", "nineteenth", "twentieth",
+]
+
+
+def roman(n: int) -> str:
+    out = ""
+    for value, digits in ((10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I")):
+        while n >= value:
+            out, n = out + digits, n - value
+    return out
+
+
+ROMAN_OF = {w: roman(i + 1) for i, w in enumerate(ORDINALS)}
+
+
+@lru_cache(maxsize=200_000)
+def zipf(word: str) -> float:
+    return zipf_frequency(word.lower(), "en")
+
+
+@lru_cache(maxsize=1)
+def bigrams() -> dict[tuple[str, str], int]:
+    """symspellpy's English bigram counts (242k pairs): which two-word phrases are fixed."""
+    import symspellpy
+
+    path = os.path.join(os.path.dirname(symspellpy.__file__), "frequency_bigramdictionary_en_243_342.txt")
+    table: dict[tuple[str, str], int] = {}
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            a, b, count = line.split()
+            table[(a, b)] = int(count)
+    return table
+
+
+@dataclass
+class Token:
+    start: int  # offset into the article text
+    end: int
+    text: str
+
+    @property
+    def lower(self) -> str:
+        """Comparison key: lower case, straight apostrophe, no possessive ("Hegseth’s" = "hegseth")."""
+        key = self.text.lower().replace("’", "'")
+        return key[:-2] if key.endswith("'s") and len(key) > 3 else key
+
+    @property
+    def capitalised(self) -> bool:
+        return self.text[:1].isupper()
+
+
+def tokens(text: str, offset: int = 0) -> list[Token]:
+    """Alphabetic words with offsets ("½" and digits are not words)."""
+    return [Token(offset + m.start(), offset + m.end(), m.group()) for m in WORD.finditer(text) if m.group()[0].isalpha()]
+
+
+def name_chunks(toks: list[Token], text: str, offset: int) -> list[list[Token]]:
+    """Runs of capitalised words separated by single spaces ("Beit Higseth", "White House")."""
+    chunks: list[list[Token]] = []
+    for tok in toks:
+        if not tok.capitalised:
+            continue
+        if chunks and text[chunks[-1][-1].end - offset : tok.start - offset] == " ":
+            chunks[-1].append(tok)
+        else:
+            chunks.append([tok])
+    return chunks
+
+
+def fold(s: str) -> str:
+    """Spelling key for names across transliterations: no accents, lower case, x ~ sh."""
+    s = unicodedata.normalize("NFKD", s).encode("ascii", "ignore").decode().lower()
+    return re.sub(r"^x", "sh", s)
+
+
+def name_similarity(a: str, b: str) -> float:
+    return max(fuzz.ratio(a.lower(), b.lower()), fuzz.ratio(fold(a), fold(b))) / 100.0
+
+
+@dataclass
+class StoryIndex:
+    """What the other outlets of a story say, precomputed once per article."""
+
+    vocab: dict[str, set[str]] = field(default_factory=dict)  # lower word -> article ids
+    names: dict[str, set[str]] = field(default_factory=dict)  # name surface -> article ids
+    name_runs: dict[str, list[list[str]]] = field(default_factory=dict)  # name -> chunks it sits in
+    pairs: dict[tuple[str, str], set[str]] = field(default_factory=dict)  # lower bigram -> article ids
+    pair_sentences: dict[tuple[str, str], set[tuple[str, int]]] = field(default_factory=dict)  # -> (article, sentence)
+    surface: dict[str, Counter[str]] = field(default_factory=dict)  # lower -> surface forms
+
+    @classmethod
+    def build(cls, others: list[Article]) -> StoryIndex:
+        idx = cls()
+        vocab: defaultdict[str, set[str]] = defaultdict(set)
+        names: defaultdict[str, set[str]] = defaultdict(set)
+        runs: defaultdict[str, list[list[str]]] = defaultdict(list)
+        pairs: defaultdict[tuple[str, str], set[str]] = defaultdict(set)
+        pair_sentences: defaultdict[tuple[str, str], set[tuple[str, int]]] = defaultdict(set)
+        surface: defaultdict[str, Counter[str]] = defaultdict(Counter)
+        for art in others:
+            for sent in art.sentences:
+                toks = tokens(sent.text, sent.start)
+                for tok in toks:
+                    vocab[tok.lower].add(art.article_id)
+                    surface[tok.lower][tok.text] += 1
+                for a, b in zip(toks, toks[1:]):
+                    if art.text[a.end : b.start] == " ":
+                        pairs[(a.lower, b.lower)].add(art.article_id)
+                        pair_sentences[(a.lower, b.lower)].add((art.article_id, sent.index))
+                for chunk in name_chunks(toks, sent.text, sent.start):
+                    words = [t.text for t in chunk]
+                    for tok in chunk:
+                        if tok.start != sent.start or zipf(tok.text) < COMMON_ZIPF:
+                            names[tok.text].add(art.article_id)
+                            runs[tok.text].append(words)
+        idx.vocab, idx.names, idx.name_runs, idx.surface = dict(vocab), dict(names), dict(runs), dict(surface)
+        idx.pairs, idx.pair_sentences = dict(pairs), dict(pair_sentences)
+        return idx
+
+    def usual(self, word: str) -> str:
+        """The spelling the other outlets use most for a word."""
+        forms = self.surface.get(word.lower())
+        return forms.most_common(1)[0][0] if forms else word
+
+
+@dataclass
+class Context:
+    article: Article
+    sentence: Sentence
+    links: list[Link]
+    story: StoryIndex
+    settings: Settings
+
+    @property
+    def linked_ids(self) -> set[str]:
+        return {link.article_id for link in self.links}
+
+    def in_links(self, word: str) -> set[str]:
+        """Articles whose aligned sentences contain this word (same role, other outlet)."""
+        w = word.lower()
+        return {link.article_id for link in self.links if any(t.lower == w for t in tokens(link.text))}
+
+
+def _span(ctx: Context, toks: list[Token], kind: str, weight: float, reason: str,
+          suggestion: str | None = None, support: set[str] | None = None) -> Span:
+    start, end = toks[0].start, toks[-1].end
+    return Span(start, end, ctx.article.text[start:end], kind, round(weight, 3), reason, suggestion, sorted(support or ()))
+
+
+def name_mismatch(ctx: Context) -> list[Span]:
+    """A name no other outlet uses, where they use a similar-looking one: Shinchoa vs Xinhua."""
+    if not ctx.story.names:
+        return []
+    sent = ctx.sentence
+    toks = tokens(sent.text, sent.start)
+    spans: list[Span] = []
+    for chunk in name_chunks(toks, sent.text, sent.start):
+        for pos, tok in enumerate(chunk):
+            if tok.lower in ctx.story.vocab or len(tok.text) < 3:
+                continue
+            if zipf(tok.text) >= KNOWN_NAME_ZIPF:
+                continue  # a spelling English knows is a real name (or word), not a garbled one
+            linked = ctx.linked_ids
+            best, best_score = None, 0.0
+            for name, ids in ctx.story.names.items():
+                score = name_similarity(tok.text, name) + (0.05 if ids & linked else 0.0)
+                if score > best_score:
+                    best, best_score = name, score
+            if best is None or best_score < ctx.settings.name_similarity:
+                continue
+            if len(tok.lower) > len(best) + 1 and fold(tok.lower).startswith(fold(best).removesuffix("'s")):
+                continue  # a derivation (Taiwan -> Taiwanese), not another spelling
+            # extend to neighbours that are unknown too and sit beside the match in the other outlets
+            left, right, suggestion = pos, pos, [best]
+            run = max(ctx.story.name_runs.get(best, [[best]]), key=len)
+            at = run.index(best)
+            while left > 0 and at - (pos - left) > 0 and chunk[left - 1].lower not in ctx.story.vocab:
+                left -= 1
+                suggestion.insert(0, run[at - (pos - left)])
+            while right < len(chunk) - 1 and at + (right - pos) + 1 < len(run) and chunk[right + 1].lower not in ctx.story.vocab:
+                right += 1
+                suggestion.append(run[at + (right - pos)])
+            text = " ".join(suggestion)
+            support = {a for a, in_ids in _articles_with_phrase(ctx.story, suggestion).items() if in_ids} or ctx.story.names[best]
+            weight = 0.85 if len(support) >= 2 else 0.65
+            spans.append(_span(ctx, chunk[left : right + 1], "name_mismatch", weight,
+                               f"no other outlet writes {' '.join(t.text for t in chunk[left:right + 1])!r}; "
+                               f"{len(support)} write {text!r} (spelling similarity {best_score:.2f})",
+                               text, support))
+    return _dedupe(spans)
+
+
+def _articles_with_phrase(story: StoryIndex, words: list[str]) -> dict[str, bool]:
+    ids = set.intersection(*(story.vocab.get(w.lower(), set()) for w in words)) if words else set()
+    if len(words) > 1:
+        ids &= set.intersection(*(story.pairs.get((a.lower(), b.lower()), set()) for a, b in zip(words, words[1:])))
+    return {i: True for i in ids}
+
+
+def _dedupe(spans: list[Span]) -> list[Span]:
+    out: list[Span] = []
+    for span in sorted(spans, key=lambda s: (s.start, -(s.end - s.start))):
+        if out and span.start < out[-1].end:
+            continue
+        out.append(span)
+    return out
+
+
+def name_as_word(ctx: Context) -> list[Span]:
+    """A name read as a word: "the eleventh" where the others say "Xi" (XI = 11)."""
+    sent = ctx.sentence
+    toks = tokens(sent.text, sent.start)
+    present = {t.lower for t in toks}
+    spans: list[Span] = []
+    for i, tok in enumerate(toks):
+        numeral = ROMAN_OF.get(tok.lower)
+        if numeral is None:
+            continue
+        name = next((n for n in ctx.story.names if n.lower() == numeral.lower() and n != numeral), None)
+        if name is None or name.lower() in present:
+            continue
+        support = ctx.story.names[name]
+        in_links = ctx.in_links(name)
+        if not in_links and len(support) < 2:
+            continue
+        first = i - 1 if i > 0 and toks[i - 1].lower == "the" else i
+        weight = 0.9 if in_links else 0.7
+        spans.append(_span(ctx, toks[first : i + 1], "name_as_word", weight,
+                           f"{tok.text!r} is the Roman numeral {numeral}: the name {name!r}, which "
+                           f"{len(support)} other outlets use" + (" in the aligned sentences" if in_links else ""),
+                           name, support))
+    return spans
+
+
+def collocation(ctx: Context) -> list[Span]:
+    """A broken fixed phrase: "rare land" where the aligned sentences write "rare earth".
+
+    Both phrases are content words, differ in one word, the other outlets' phrase is a set
+    phrase in the bigram table and ours is not, and the two differing words mean nearly the
+    same (encoder similarity), which is what a word-by-word translation produces.
+    """
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    sent = ctx.sentence
+    toks = tokens(sent.text, sent.start)
+    table = bigrams()
+    floor = ctx.settings.collocation_min_count
+    linked = {(link.article_id, link.sentence_index) for link in ctx.links if link.similarity >= ctx.settings.reference_min_similarity}
+    if not linked:
+        return []
+    present = {t.lower for t in toks}
+    spans: list[Span] = []
+    for a, b in zip(toks, toks[1:]):
+        if ctx.article.text[a.end : b.start] != " ":
+            continue
+        if a.lower in STOP_WORDS or b.lower in STOP_WORDS:
+            continue
+        mine = table.get((a.lower, b.lower), 0)
+        for (x, y), where in ctx.story.pair_sentences.items():
+            if (x == a.lower) == (y == b.lower) or x in STOP_WORDS or y in STOP_WORDS:
+                continue  # exactly one content word must differ
+            fixed = table.get((x, y), 0)
+            if fixed < floor or mine * 1000 > fixed or not (where & linked):
+                continue
+            ours, theirs = (b.lower, y) if x == a.lower else (a.lower, x)
+            if theirs in present or _word_similarity(ours, theirs, ctx.settings) < 0.35:
+                continue
+            if len(ids_of(ctx.story.pairs, (a.lower, b.lower))) >= len(ctx.story.pairs[(x, y)]):
+                continue  # as many outlets write ours as theirs: no majority against it
+            gap = _lm_gap(ctx, a, b, f"{x} {y}")
+            if gap < ctx.settings.collocation_lm_gap:
+                continue
+            ids = ctx.story.pairs[(x, y)]
+            weight = 0.75 if len(ids) >= 2 else 0.6
+            spans.append(_span(ctx, [a, b], "collocation", weight,
+                               f"{a.text + ' ' + b.text!r} is not a set phrase ({mine:,} in the bigram table); "
+                               f"{x + ' ' + y!r} is ({fixed:,}), the language model prefers it by {gap:.1f} nats, "
+                               f"and the aligned sentences of {len(ids)} other outlets use it",
+                               _match_case(f"{x} {y}", a.text), ids))
+            break
+    return _dedupe(spans)
+
+
+def ids_of(table: dict[tuple[str, str], set[str]], key: tuple[str, str]) -> set[str]:
+    return table.get(key, set())
+
+
+def _lm_gap(ctx: Context, a: Token, b: Token, theirs: str) -> float:
+    """How many nats more likely the LM finds the other outlets' phrase in our sentence."""
+    from mtaudit import lm
+
+    prefix = ctx.article.text[ctx.sentence.start : a.start]
+    ours, alt = lm.continuation_logprob(prefix, [ctx.article.text[a.start : b.end].lower(), theirs], ctx.settings)
+    return alt - ours
+
+
+def _word_similarity(a: str, b: str, settings: Settings) -> float:
+    from mtaudit import embed
+
+    va, vb = embed.encode([a, b], settings)
+    return float(va @ vb)
+
+
+def _match_case(phrase: str, like: str) -> str:
+    return phrase.capitalize() if like[:1].isupper() else phrase
+
+
+def rare_words(ctx: Context) -> list[Span]:
+    """Words almost never seen in English that no other outlet shares ("Fredchich Mirz")."""
+    sent = ctx.sentence
+    toks = tokens(sent.text, sent.start)
+    runs: list[list[Token]] = []
+    for tok in toks:
+        if len(tok.text) < 4 or tok.lower in ctx.story.vocab or zipf(tok.text) >= ctx.settings.rare_zipf:
+            continue
+        if runs and ctx.article.text[runs[-1][-1].end : tok.start] == " ":
+            runs[-1].append(tok)
+        else:
+            runs.append([tok])
+    spans = []
+    for run in runs:
+        words = " ".join(t.text for t in run)
+        weight = min(0.35 + 0.25 * (len(run) - 1), 0.7)
+        where = "no other outlet uses it" if ctx.story.vocab else "no other coverage to compare"
+        spans.append(_span(ctx, run, "rare_word", weight,
+                           f"{words!r} is almost unknown in English (Zipf < {ctx.settings.rare_zipf}); {where}"))
+    return spans
+
+
+def case_oddity(ctx: Context) -> list[Span]:
+    """A name in capitals where every other outlet writes it in title case ("XI" vs "Xi")."""
+    sent = ctx.sentence
+    toks = tokens(sent.text, sent.start)
+    upper_share = sum(t.text.isupper() for t in toks) / max(len(toks), 1)
+    spans = []
+    for i, tok in enumerate(toks):
+        if i == 0 or len(tok.text) < 2 or not tok.text.isupper() or upper_share > 0.3 or zipf(tok.text) >= 4.5:
+            continue  # datelines ("BEIJING –") and headline runs ("US PRESIDENT DONALD TRUMP") are style
+        if any(toks[j].text.isupper() and len(toks[j].text) > 1 for j in (i - 1, i + 1) if 0 <= j < len(toks)):
+            continue
+        usual = ctx.story.usual(tok.text)
+        if usual != tok.text and usual[:1].isupper() and not usual.isupper() and len(ctx.story.vocab.get(tok.lower, ())) >= 2:
+            spans.append(_span(ctx, [tok], "case", 0.25,
+                               f"{tok.text!r} in capitals; the other outlets write {usual!r}", usual, ctx.story.vocab[tok.lower]))
+    return spans
+
+
+SIGNALS: dict[str, Callable[[Context], list[Span]]] = {
+    "name_mismatch": name_mismatch,
+    "name_as_word": name_as_word,
+    "collocation": collocation,
+    "rare_word": rare_words,
+    "case": case_oddity,
+}
+
+
+def run_all(ctx: Context) -> list[Span]:
+    """All signals; where two overlap, the one found first in SIGNALS order wins."""
+    found: list[Span] = []
+    for fn in SIGNALS.values():
+        for span in fn(ctx):
+            if not any(span.start < s.end and s.start < span.end for s in found):
+                found.append(span)
+    return sorted(found, key=lambda s: s.start)
