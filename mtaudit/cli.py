@@ -21,7 +21,7 @@ app = typer.Typer(
     rich_markup_mode="rich",
     pretty_exceptions_enable=False,
 )
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # one-line messages stay one line
 out = Console()
 
 EXIT_CLEAN, EXIT_FLAGGED, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3

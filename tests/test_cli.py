@@ -1,0 +1,83 @@
+"""The CLI through typer's CliRunner: exit codes, files written, --json for scripts."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from mtaudit.cli import app
+
+ROOT = Path(__file__).resolve().parent.parent
+runner = CliRunner()
+
+
+def test_audit_seeds_writes_reports_and_exits_1(tmp_path: Path) -> None:
+    out = tmp_path / "reports"
+    result = runner.invoke(app, ["audit", str(ROOT / "seeds"), "--out", str(out), "--json", "--format", "json,md"])
+    assert result.exit_code == 1, result.output
+    payload = json.loads(result.stdout)
+    assert payload["flagged"] == 2 and len(payload["articles"]) == 5 and payload["problems"] == []
+    flagged = sorted(Path(a["source"]).name[:3] for a in payload["articles"] if a["machine_translated"])
+    assert flagged == ["000", "002"]
+    assert len(list(out.glob("*.json"))) == 6  # five reports + summary.json
+    assert len(list(out.glob("*.md"))) == 5
+    summary = (out / "summary.csv").read_text().splitlines()
+    assert summary[0].startswith("article_id,source,") and len(summary) == 6
+    assert not list(out.glob(".*.tmp"))  # no temp file left behind
+
+
+def test_bad_inputs_are_reported_and_the_batch_goes_on(tmp_path: Path) -> None:
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    shutil.copy(ROOT / "seeds" / "001_5468ed566707ed0b.txt", inputs)
+    (inputs / "empty.txt").write_bytes(b"")
+    (inputs / "binary.bin").write_bytes(bytes(range(256)) * 4)
+    result = runner.invoke(app, ["audit", str(inputs), "--out", str(tmp_path / "r"), "--json"])
+    assert result.exit_code == 3
+    payload = json.loads(result.stdout)
+    assert len(payload["articles"]) == 1
+    assert sorted(p["code"] for p in payload["problems"]) == ["E_BINARY", "E_EMPTY"]
+    lone = json.loads((tmp_path / "r" / f"{payload['articles'][0]['article_id']}.json").read_text())
+    assert lone["story_id"] is None
+    assert any("no other coverage" in r for r in lone["verdict"]["reasons"])
+
+
+def test_nothing_to_audit_is_a_usage_error(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["audit", str(tmp_path / "nope"), "--out", str(tmp_path / "r")])
+    assert result.exit_code == 2
+    assert "no such file or folder" in result.output
+
+
+def test_unknown_format_is_a_usage_error(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["audit", str(ROOT / "seeds"), "--format", "pdf"])
+    assert result.exit_code == 2
+    assert "unknown format pdf" in result.output
+
+
+def test_bad_config_is_a_usage_error(tmp_path: Path) -> None:
+    cfg = tmp_path / "m.toml"
+    cfg.write_text("[audit]\nno_such_setting = 1\n")
+    result = runner.invoke(app, ["audit", str(ROOT / "seeds"), "--config", str(cfg)])
+    assert result.exit_code == 2
+    assert "unknown setting" in result.output
+
+
+def test_help_teaches_exit_codes() -> None:
+    result = runner.invoke(app, ["audit", "--help"])
+    assert result.exit_code == 0
+    assert "Exit codes" in result.output and "mtaudit audit seeds/" in result.output
+
+
+def test_models_lists_the_registry() -> None:
+    result = runner.invoke(app, ["models"])
+    assert result.exit_code == 0
+    for name in ("encoder", "lm", "ner", "detector"):
+        assert name in result.output
+
+
+def test_version() -> None:
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.output.startswith("mtaudit ")

@@ -1,0 +1,146 @@
+"""Ingest: the seed format, JSONL, HTML, and every kind of bad input, one clear line each."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mtaudit import ingest
+from mtaudit.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED_000 = (ROOT / "seeds" / "000_1f1dcbe8d1ab7a83.txt").read_text(encoding="utf-8")
+SEED_001 = (ROOT / "seeds" / "001_5468ed566707ed0b.txt").read_text(encoding="utf-8")
+FRENCH = (
+    "Le président américain a déclaré jeudi qu'il se rendrait en Chine après un long entretien téléphonique "
+    "avec son homologue chinois. Les deux dirigeants ont parlé du commerce, des droits de douane et des terres rares, "
+    "selon l'agence officielle Chine nouvelle, qui a publié un compte rendu de la conversation."
+)
+
+
+def one(path: Path, settings: Settings | None = None) -> tuple[object, list[ingest.Problem]]:
+    found = list(ingest.read_file(path, settings or Settings()))
+    assert len(found) == 1
+    return found[0]
+
+
+def test_article_id_is_a_stable_content_hash() -> None:
+    assert ingest.article_id(SEED_000) == ingest.article_id(SEED_000.replace("\n", "\n\n") + "  ")
+    assert ingest.article_id(SEED_000) != ingest.article_id(SEED_001)
+    assert len(ingest.article_id(SEED_000)) == 16
+
+
+def test_seed_metadata_lines_are_not_sentences() -> None:
+    article, problems = ingest.parse(SEED_000, "000.txt", Settings())
+    assert article is not None and not problems
+    assert article.meta["published"] == "2025-06-05 17:32:00"
+    assert article.date == "2025-06-05"
+    assert article.sentences[-1].text.startswith("Also, the Chinese will not want")
+    for s in article.sentences:
+        assert article.text[s.start : s.end] == s.text
+
+
+def test_title_and_byline() -> None:
+    article, _ = ingest.parse(SEED_001, "001.txt", Settings())
+    assert article is not None
+    assert article.title and article.title.startswith("Trump said the call reached")
+    assert article.meta["byline"] == "India Weekly"
+    assert not any(s.text.startswith("By:") for s in article.sentences)
+
+
+def test_splitter_keeps_abbreviations_together() -> None:
+    text = "Mr. Trump met Mr. Xi on June 5. They spoke for 90 min. about U.S. tariffs, the two sides said. " * 2
+    article, _ = ingest.parse(text, "t", Settings(min_words=5))
+    assert article is not None
+    assert article.sentences[0].text == "Mr. Trump met Mr. Xi on June 5."
+
+
+@pytest.mark.parametrize(
+    "name,data,code",
+    [
+        ("empty.txt", b"", "E_EMPTY"),
+        ("blank.txt", b"   \n\n  \t\n", "E_EMPTY"),
+        ("short.txt", b"Just a few words here.", "E_EMPTY"),
+        ("binary.txt", bytes(range(256)) * 20, "E_BINARY"),
+        ("image.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 500, "E_BINARY"),
+        ("french.txt", FRENCH.encode("utf-8"), "E_LANGUAGE"),
+        ("junk.html", b"<html><head><script>var a=1;</script></head><body><div><a href='/'>Home</a></div></body></html>", "E_NO_ARTICLE"),
+    ],
+)
+def test_bad_input_is_one_clear_error(tmp_path: Path, name: str, data: bytes, code: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(data)
+    article, problems = one(path)
+    assert article is None
+    assert [p.code for p in problems if p.level == "error"] == [code]
+    assert all("\n" not in str(p) for p in problems)
+
+
+def test_non_utf8_is_decoded_with_a_warning(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.txt"
+    path.write_bytes((SEED_001 + "\nThe café’s naïve résumé cost 5 €.\n").encode("cp1252", "replace"))
+    article, problems = one(path)
+    assert article is not None
+    assert [p.code for p in problems] == ["W_ENCODING"]
+
+
+def test_html_article_is_extracted(tmp_path: Path) -> None:
+    paras = "".join(f"<p>{line}</p>" for line in SEED_001.splitlines()[2:8])
+    page = f"<html><head><title>x</title><script>track()</script></head><body><nav><a href='/'>Home</a></nav><article>{paras}</article></body></html>"
+    path = tmp_path / "page.html"
+    path.write_text(page, encoding="utf-8")
+    article, problems = one(path)
+    assert article is not None
+    assert "W_HTML" in [p.code for p in problems]
+    assert "track()" not in article.text
+    assert any("Truth Social" in s.text for s in article.sentences)
+
+
+def test_huge_input_is_truncated_with_a_warning(tmp_path: Path) -> None:
+    path = tmp_path / "huge.txt"
+    path.write_text(SEED_001 * 50, encoding="utf-8")
+    article, problems = one(path, Settings(max_bytes=20_000))
+    assert article is not None
+    assert "W_TRUNCATED" in [p.code for p in problems]
+    assert len(article.text.encode("utf-8")) <= 20_000
+
+
+def test_jsonl_good_and_bad_lines(tmp_path: Path) -> None:
+    import json
+
+    path = tmp_path / "batch.jsonl"
+    lines = [
+        json.dumps({"id": "a", "text": SEED_001, "title": "T", "date": "2025-06-05"}),
+        "{not json",
+        json.dumps({"id": "b"}),
+        "",
+        json.dumps({"id": "c", "text": SEED_000, "url": "https://example.org/x"}),
+    ]
+    path.write_text("\n".join(lines), encoding="utf-8")
+    found = list(ingest.read_jsonl(path, Settings()))
+    articles = [a for a, _ in found if a is not None]
+    errors = [p for _, ps in found for p in ps if p.level == "error"]
+    assert [a.meta.get("external_id") for a in articles] == ["a", "c"]
+    assert articles[0].title == "T" and articles[0].date == "2025-06-05"
+    assert articles[1].source == "https://example.org/x"
+    assert sorted(p.source.rsplit(":", 1)[1] for p in errors) == ["2", "3"]
+
+
+def test_batch_goes_on_and_duplicates_are_audited_once(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text(SEED_000, encoding="utf-8")
+    (tmp_path / "b.txt").write_text(SEED_000 + "\n", encoding="utf-8")
+    (tmp_path / "c.txt").write_bytes(b"")
+    (tmp_path / ".hidden.txt").write_text(SEED_001, encoding="utf-8")
+    articles, problems = ingest.ingest([tmp_path, tmp_path / "missing.txt"], Settings())
+    assert len(articles) == 1
+    codes = sorted(p.code for p in problems)
+    assert codes == ["E_EMPTY", "E_READ", "W_DUPLICATE"]
+
+
+def test_unreadable_path_is_an_error(tmp_path: Path) -> None:
+    """A path that cannot be read as a file (here a folder passed as one) is one E_READ line."""
+    folder = tmp_path / "not-a-file.txt"
+    folder.mkdir()
+    article, problems = one(folder)
+    assert article is None and [p.code for p in problems] == ["E_READ"]
