@@ -4,7 +4,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.setup-stamp
 # Debian packages: Apertium and FreeDict build the detector's training data; Chromium renders the HTML report in tests.
-DEBS    := apertium apertium-eng-spa apertium-eng-cat dict-freedict-eng-fra dict-freedict-fra-eng dict-freedict-eng-spa dict-freedict-spa-eng chromium
+DEBS    := apertium apertium-eng-spa apertium-eng-cat dict-freedict-eng-fra dict-freedict-fra-eng dict-freedict-eng-spa dict-freedict-spa-eng dict-freedict-eng-ara dict-freedict-ara-eng chromium
 export HF_HUB_OFFLINE=1
 export TRANSFORMERS_OFFLINE=1
 
@@ -39,7 +39,7 @@ test: setup
 	$(BIN)/pytest -q
 
 bench: setup
-	$(BIN)/python -m mtaudit.bench
+	$(BIN)/python -m mtaudit.bench $(ARGS)   # e.g. make bench ARGS="--sizes 5,50,500,5000"
 
 lint: setup
 	$(BIN)/ruff check mtaudit tests

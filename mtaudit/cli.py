@@ -50,11 +50,15 @@ def _progress(quiet: bool) -> Progress | None:
 def audit(
     inputs: Annotated[list[Path], typer.Argument(help="Files or folders: .txt (seed format), .jsonl (one article per line), .html.")],
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Where reports go: <article_id>.json/.md, summary.csv/.parquet/.json.")] = Path("reports"),
-    formats: Annotated[str, typer.Option("--format", help="Comma-separated report formats: json, md, html.")] = "json,md",
+    formats: Annotated[str, typer.Option("--format", help="Comma-separated report formats: json, md, html.")] = "json,md,html",
     as_json: Annotated[bool, typer.Option("--json", help="Print the batch summary as JSON on stdout (for scripts).")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar, no table.")] = False,
     config: ConfigOpt = None,
     device: DeviceOpt = None,
+    engine: Annotated[str, typer.Option("--engine", help="local (this process) or dask (worker processes; stories are never split, reports are the same).")] = "local",
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Dask worker processes on this machine (--engine dask).")] = 2,
+    threads: Annotated[int | None, typer.Option("--threads", min=1, help="Torch threads per process (default: torch's choice locally, 1 per Dask worker).")] = None,
+    scheduler: Annotated[str | None, typer.Option("--scheduler", help="Address of a running Dask scheduler (tcp://host:8786) instead of a local cluster.")] = None,
 ) -> None:
     """Audit articles: group them into stories, flag machine translation with evidence, score every sentence.
 
@@ -63,6 +67,12 @@ def audit(
 
     Example: [bold]mtaudit audit seeds/ --out reports/[/bold]
     """
+    from mtaudit import engine as engines
+
+    if engine not in engines.ENGINES:
+        err.print(f"[red]error:[/red] unknown engine {engine!r} (use {' or '.join(engines.ENGINES)})")
+        raise typer.Exit(EXIT_USAGE)
+    engines.prepare_process(threads if engine == "local" else None)  # before torch loads
     from mtaudit import pipeline, report
 
     settings = _settings(config, device=device)
@@ -84,7 +94,15 @@ def audit(
     if bar:
         bar.start()
     try:
-        result = pipeline.audit(inputs, settings, progress=tick)
+        if engine == "local":
+            result = pipeline.audit(inputs, settings, progress=tick)
+        else:
+            from mtaudit import ingest
+
+            articles, found = ingest.ingest(inputs, settings)
+            result = pipeline.AuditResult(
+                engines.run(articles, settings, engine, workers=workers, threads=threads, scheduler=scheduler, progress=tick), found
+            )
         for rep in result.reports:
             report.write_article(rep, out_dir, ("json",) + tuple(f for f in fmt if f != "json"))
         meta = {"version": __version__, "signature": pipeline.signature(settings), "inputs": [str(p) for p in inputs]}
@@ -150,6 +168,411 @@ def models(
             err.print(f"loaded {name}")
     if write:
         registry.write_manifest()
+
+
+@app.command("report")
+def report_command(
+    reports_dir: Annotated[Path, typer.Argument(help="A folder of <article_id>.json reports written by `mtaudit audit`.")] = Path("reports"),
+    html: Annotated[bool, typer.Option("--html", help="(Re)write <article_id>.html pages and index.html from the JSON reports.")] = False,
+    md: Annotated[bool, typer.Option("--md", help="(Re)write the <article_id>.md pages.")] = False,
+    out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="Where the pages go. Default: the reports folder itself.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the articles table as JSON on stdout (for scripts).")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No table.")] = False,
+) -> None:
+    """Read an existing reports folder: rank its articles, and regenerate the HTML or Markdown pages.
+
+    No model is loaded and nothing is re-audited: the JSON reports are the source.
+
+    Exit codes: 0 done, 2 usage error (no such folder, or no report in it),
+    3 some report files could not be read or break the schema (the rest were used).
+
+    Example: [bold]mtaudit report reports/ --html[/bold], then open reports/index.html
+    """
+    from mtaudit import api, atomic
+    from mtaudit import report as report_mod
+
+    try:
+        res = api.load_reports(reports_dir)
+    except FileNotFoundError as exc:
+        err.print(f"[red]error:[/red] {exc} (run `mtaudit audit INPUTS --out {reports_dir}` first)")
+        raise typer.Exit(EXIT_USAGE) from exc
+    unreadable = [p for p in res.problems if p.code in ("E_REPORT", "E_SCHEMA")]
+    for p in unreadable:
+        err.print(f"[yellow]{p.level}[/yellow]: {p.source}: {p.message} [{p.code}]", highlight=False)
+    if not res.reports:
+        err.print(f"[red]error:[/red] no <article_id>.json report in {reports_dir}/")
+        raise typer.Exit(EXIT_USAGE)
+    target = out_dir or reports_dir
+    written = []
+    if html:
+        from mtaudit import html as html_mod
+
+        written += html_mod.write_pages(res.reports, target)
+    if md:
+        for rep in res.reports:
+            path = Path(target) / f"{rep['article_id']}.md"
+            atomic.write_text(path, report_mod.markdown(rep))
+            written.append(path)
+    frame = res.articles
+    if as_json:
+        cols = [c for c in frame.columns if c not in ("reasons", "story_articles", "signature")]
+        payload = {"reports_dir": str(reports_dir), "written": [str(p) for p in written],
+                   "articles": json.loads(frame[cols].sort_values("probability", ascending=False).to_json(orient="records"))}
+        typer.echo(json.dumps(payload, ensure_ascii=False))
+    elif not quiet:
+        _print_table(frame.astype(object).where(frame.notna(), None))
+        if written:
+            err.print(f"wrote {len(written)} files to {target}/" + (f"; open {Path(target) / 'index.html'}" if html else ""))
+    raise typer.Exit(EXIT_PARTIAL if unreadable else EXIT_CLEAN)
+
+
+def _num(value: float | None, digits: int = 3) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+@app.command("meta-eval")
+def meta_eval(
+    data: Annotated[Path, typer.Option("--data", help="A TSV in the WMT22 MQM format (needs hyp and ref_A; mqm and metric columns optional).")] = Path(
+        "../shared/data/wmt22_zhen_mqm/wmt22_zhen_news.tsv.gz"
+    ),
+    predictions: Annotated[Path | None, typer.Option("--predictions", help="Write our scores per segment to this CSV (doc_id, seg_id, system, one column per score).")] = None,
+    no_lm: Annotated[bool, typer.Option("--no-lm", help="Skip the LM fluency (much faster; quality uses its fitted no-LM variant).")] = False,
+    fit: Annotated[bool, typer.Option("--fit", help="Refit the quality weights on this file (grouped CV by doc_id reported) and save models/quality/weights.json.")] = False,
+    docs: Annotated[int | None, typer.Option("--docs", help="Only the first N documents (by doc_id), for a quick look.")] = None,
+    lm_docs: Annotated[int | None, typer.Option("--lm-docs", help="Run the LM on N documents only (a fixed seeded subset): it is the slow part.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout (for scripts).")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar, no table.")] = False,
+    config: ConfigOpt = None,
+    device: DeviceOpt = None,
+) -> None:
+    """Do our sentence scores agree with people? Segment Kendall tau-b against WMT22 MQM.
+
+    Our scores use [bold]hyp[/bold] and [bold]ref_A[/bold] only; [bold]mqm[/bold] and the official metric columns
+    are only correlated with, side by side ("all rows", and "MT only" = the WMT22 no-grouping variant).
+    Slow scores are cached, so a second run is quick. The full dev split with the LM takes a
+    long while on 2 cores the first time.
+
+    Exit codes: 0 done, 2 usage error (missing file or columns).
+
+    Example: [bold]mtaudit meta-eval --predictions scores.csv[/bold]
+    """
+    from mtaudit import atomic, metaeval
+
+    settings = _settings(config, device=device)
+    if not data.exists():
+        err.print(f"[red]error:[/red] no such file: {data} (the dev split lives in ../shared/data/wmt22_zhen_mqm/)")
+        raise typer.Exit(EXIT_USAGE)
+    bar = _progress(quiet or as_json)
+    task: dict[str, Any] = {}
+
+    def tick(stage: str, done: int, total: int) -> None:
+        if bar is not None:
+            task.setdefault(stage, bar.add_task(stage, total=total))
+            bar.update(task[stage], completed=done, total=total)
+
+    if bar:
+        bar.start()
+    try:
+        result = metaeval.run(data, settings, use_lm=not no_lm, do_fit=fit, limit_docs=docs, progress=tick, lm_docs=lm_docs)
+    except ValueError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(EXIT_USAGE) from exc
+    finally:
+        if bar:
+            bar.stop()
+    frame, scores = result.pop("_frame"), result.pop("_scores")
+    if predictions is not None:
+        atomic.write_text(predictions, metaeval.predictions(frame, scores).to_csv(index=False))
+        result["predictions"] = str(predictions)
+    if as_json:
+        typer.echo(json.dumps(result, ensure_ascii=False))
+        raise typer.Exit(EXIT_CLEAN)
+    if quiet:
+        raise typer.Exit(EXIT_CLEAN)
+    tables = [("table", f"{result['rows']} rows, {result['documents']} documents"),
+              ("table_lm_rows", f"rows where the LM ran: {result.get('lm_rows')} rows, {result.get('lm_documents')} documents")]
+    for key, what in tables:
+        if not result.get(key):
+            continue
+        table = Table(title=f"Kendall tau-b vs MQM: {data.name} ({what})")
+        for col in ("metric", "kind", "tau all rows", "n", "tau MT only", "n MT"):
+            table.add_column(col, justify="left" if col in ("metric", "kind") else "right")
+        for row in sorted(result[key], key=lambda r: -(r["tau_b_mt_only"] or -9)):
+            table.add_row(row["metric"], row["kind"], _num(row["tau_b_all_rows"], 4), str(row["n_all_rows"]), _num(row["tau_b_mt_only"], 4), str(row["n_mt_only"]))
+        out.print(table)
+    if not result["table"]:
+        err.print(f"no mqm column in {data}: scored {result['rows']} rows, nothing to correlate with")
+    qw = result.get("quality_weights")
+    if qw:
+        err.print(f"quality weights {qw['version']}; tau out of fold (grouped CV by document, never fitted on the evaluated documents):")
+        for name, cv in qw["cv"].items():
+            err.print(f"  {name}: all rows {cv.get('tau_b_all_rows')} (n={cv.get('n_all_rows')}), MT only {cv.get('tau_b_mt_only')} (n={cv.get('n_mt_only')}), {cv.get('documents')} documents")
+        if fit:
+            err.print("  note: the table's quality columns were fitted on these very rows; quote the CV figures above")
+    if predictions is not None:
+        err.print(f"wrote {predictions}")
+    raise typer.Exit(EXIT_CLEAN)
+
+
+@app.command("story-eval")
+def story_eval(
+    data: Annotated[Path, typer.Option("--data", help="ECB+ documents (JSONL with doc_id, subtopic, text).")] = Path("../shared/data/ecbplus/ecbplus_docs.jsonl"),
+    limit: Annotated[int, typer.Option("--limit", help="How many stories (sub-topics with 3+ documents); 0 = all.")] = 6,
+    rate: Annotated[float, typer.Option("--rate", help="Share of the victim article's sentences replaced by their round trip (1.0 = whole article).")] = 0.5,
+    seed: Annotated[int, typer.Option("--seed", help="Seed for the story order, the victim and the damaged sentences.")] = 7,
+    rows_out: Annotated[Path | None, typer.Option("--rows", help="Write the per-sentence rows to this CSV.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout (for scripts).")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar, no table.")] = False,
+    config: ConfigOpt = None,
+    device: DeviceOpt = None,
+) -> None:
+    """Damage one outlet's article of each ECB+ story by an Apertium round trip, audit it, and measure.
+
+    Figures: (1) precision/recall of sentence flags against the sentences the round trip changed,
+    (2) rank correlation of the quality score with chrF of each damaged sentence against its own
+    original, (3) whether repaired sentences are closer to the original than the damaged ones.
+
+    Exit codes: 0 done, 2 usage error (no data, no Apertium).
+
+    Example: [bold]mtaudit story-eval --limit 6[/bold]
+    """
+    from mtaudit import atomic, storyeval
+
+    settings = _settings(config, device=device)
+    if not data.exists():
+        err.print(f"[red]error:[/red] no such file: {data} (ECB+ lives in ../shared/data/ecbplus/)")
+        raise typer.Exit(EXIT_USAGE)
+    bar = _progress(quiet or as_json)
+    task: dict[str, Any] = {}
+
+    def tick(stage: str, done: int, total: int) -> None:
+        if bar is not None:
+            task.setdefault(stage, bar.add_task(stage, total=total))
+            bar.update(task[stage], completed=done, total=total)
+
+    if bar:
+        bar.start()
+    try:
+        result = storyeval.evaluate(data, settings, limit=limit or None, rate=rate, seed=seed, progress=tick)
+    except RuntimeError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(EXIT_USAGE) from exc
+    finally:
+        if bar:
+            bar.stop()
+    rows = result.pop("rows")
+    if rows_out is not None:
+        import pandas as pd
+
+        atomic.write_text(rows_out, pd.DataFrame(rows).to_csv(index=False))
+    if as_json:
+        typer.echo(json.dumps(result, ensure_ascii=False))
+        raise typer.Exit(EXIT_CLEAN)
+    if not quiet:
+        d, f, q, r = result["data"], result["flags"]["vs_changed"], result["quality_vs_damage"], result["repair"]
+        table = Table(title=f"story-eval: {d['stories']} stories, {d['victim_sentences']} victim sentences ({d['changed_sentences']} changed), {d['context_articles']} other articles")
+        table.add_column("figure")
+        table.add_column("value", justify="right")
+        table.add_row("(1) flag precision vs changed", _num(f["precision"]))
+        table.add_row("(1) flag recall vs changed", _num(f["recall"]))
+        table.add_row("(1) flag recall vs heavily damaged", _num(result["flags"]["vs_heavily_damaged"]["recall"]))
+        table.add_row(f"(2) Spearman quality vs damage chrF (n={q['all_scored']['quality']['n']})", _num(q["all_scored"]["quality"]["spearman"]))
+        table.add_row("(2) Spearman, changed sentences only", _num(q["changed_only"]["spearman"]))
+        table.add_row("(2) mean quality drop vs the original sentence", _num(q["mean_quality_drop_vs_original"]))
+        table.add_row(f"(3) repaired closer to original (n={r['repaired_damaged_sentences']})", _num(r["share_improved"]))
+        table.add_row("(3) mean chrF gain of repairs", _num(r["mean_chrf_gain"]))
+        out.print(table)
+    raise typer.Exit(EXIT_CLEAN)
+
+
+@app.command()
+def nightly(
+    config: Annotated[Path, typer.Option("--config", "-c", help="The nightly TOML file: [nightly] feeds, out, state, lookback_days; optional [audit] settings. See examples/nightly.toml.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the run's result (feeds, new articles, problems, exit code) as JSON on stdout.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only warnings and errors on stderr (for cron mail).")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also one line per skipped or duplicate item.")] = False,
+) -> None:
+    """Fetch new items from the configured feeds, audit them with the recent coverage, write reports and a run index.
+
+    Safe to run unattended: one run at a time (a lock in the state folder), and a run killed at any
+    point (kill -9 included) is finished by the next one without duplicate or half-written reports.
+    Unchanged feeds cost a 304 (ETag / Last-Modified); items already seen (by URL or by content) are skipped.
+    Reports go to OUT/<article_id>.json/.md, the run index to OUT/runs/<run_id>.md/.html/.json (flagged first).
+
+    Exit codes: 0 nothing flagged, 1 at least one new article flagged as machine-translated,
+    2 config error, 3 partial failure (a feed or some items failed; the rest was done; retried next run),
+    4 another run is in progress, 5 the run stopped on an internal error (the next run resumes).
+
+    Example cron line: [bold]15 2 * * * cd /srv/mtaudit && .venv/bin/mtaudit nightly --config nightly.toml --quiet[/bold]
+    """
+    import logging
+
+    from rich.markup import escape
+
+    from mtaudit import nightly as job
+
+    try:
+        cfg = job.load_config(config)
+    except job.ConfigError as exc:
+        err.print(f"[red]error:[/red] config: {escape(str(exc))}", highlight=False)
+        raise typer.Exit(job.EXIT_CONFIG) from exc
+    logger = logging.getLogger("mtaudit")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%d %H:%M:%S"))
+    level = logging.WARNING if quiet else (logging.DEBUG if verbose else logging.INFO)
+    handler.setLevel(level)
+    old_level = logger.level
+    logger.setLevel(min(level, logger.level or logging.WARNING))
+    logger.addHandler(handler)
+    try:
+        result = job.run(cfg)
+    except job.AlreadyRunning as exc:
+        err.print(f"[yellow]not started:[/yellow] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(job.EXIT_LOCKED) from exc
+    except Exception as exc:
+        err.print(f"[red]error:[/red] nightly run failed: {type(exc).__name__}: {escape(str(exc))} (the next run resumes where this one stopped)", highlight=False)
+        raise typer.Exit(job.EXIT_FAILED) from exc
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old_level)
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), ensure_ascii=False))
+    elif not quiet:
+        failed = sum(1 for f in result.feeds if f.status == "error")
+        err.print(
+            f"{len(result.articles)} new articles, {result.flagged} flagged, {failed} feed(s) failed"
+            + (f", {result.recovered} recovered after a crash" if result.recovered else "")
+            + f"; index {escape(result.index['md'])}; exit code {result.exit_code}",
+            highlight=False,
+        )
+    raise typer.Exit(result.exit_code)
+
+
+@app.command("make-data")
+def make_data(
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Where docs.jsonl and manifest.json go (gitignored).")] = Path("data/detector"),
+    shared: Annotated[Path, typer.Option("--shared", help="The shared evaluation data folder (dev split).")] = Path("../shared/data"),
+    seeds: Annotated[Path, typer.Option("--seeds", help="Seed folder: its original-English articles (001, 003, 004) join the negatives.")] = Path("seeds"),
+    reuters_deb: Annotated[Path | None, typer.Option("--reuters-deb", help="A downloaded r-cran-tm .deb (default: installed package, else apt-get download).")] = None,
+    ecb_limit: Annotated[int, typer.Option("--ecb-limit", help="How many ECB+ documents to use (sha256-ranked, reproducible).")] = 300,
+    reuters_limit: Annotated[int | None, typer.Option("--reuters-limit", help="At most this many Reuters articles.")] = None,
+    wmt_limit: Annotated[int | None, typer.Option("--wmt-limit", help="At most this many wmt22 documents (all their versions).")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed of the literal substitutions and the sampling.")] = 13,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the manifest as JSON.")] = False,
+) -> None:
+    """Build the detector's training data: Apertium round trips (en-es-en, en-ca-en) and FreeDict literal
+    substitutions of original English news (Reuters-21578, ECB+, wmt22 originals, seeds 001/003/004),
+    plus the machine and human translations of shared/data/wmt22_articles (dev split).
+
+    Exit codes: 0 built, 2 nothing to build from.
+
+    Example: [bold]mtaudit make-data --out data/detector[/bold]
+    """
+    from mtaudit import makedata
+
+    manifest = makedata.build(out_dir, shared if shared.exists() else None, seeds if seeds.exists() else None, reuters_deb,
+                              ecb_limit, reuters_limit, wmt_limit, seed=seed)
+    if not manifest["articles"]:
+        err.print("[red]error:[/red] no source data found (shared data, seeds, r-cran-tm): nothing built")
+        raise typer.Exit(EXIT_USAGE)
+    if as_json:
+        typer.echo(json.dumps(manifest, ensure_ascii=False))
+        return
+    table = Table(title=f"training data in {out_dir}/docs.jsonl")
+    for col in ("corpus", "kind", "articles", "sentences", "words"):
+        table.add_column(col, justify="left" if col in ("corpus", "kind") else "right")
+    for corpus, kinds in manifest["by_corpus"].items():
+        for kind, row in kinds.items():
+            table.add_row(corpus, kind, str(row["articles"]), str(row["sentences"]), str(row["words"]))
+    out.print(table)
+    for note in manifest["notes"]:
+        err.print(f"[yellow]note[/yellow]: {note}")
+    err.print(f"{manifest['articles']} articles from {manifest['groups']} documents in {manifest['seconds']} s")
+
+
+@app.command()
+def train(
+    data: Annotated[Path, typer.Option("--data", help="Folder written by `mtaudit make-data`.")] = Path("data/detector"),
+    model_dir: Annotated[Path, typer.Option("--model-dir", help="Where detector.json, metrics.json and MODEL_CARD.md go.")] = Path("models/detector"),
+    lm_k: Annotated[int, typer.Option("--lm-sentences", help="Sentences per article the language model reads (0: LM family off; costly on CPU).")] = 0,
+    ablation: Annotated[bool, typer.Option("--ablation/--no-ablation", help="Measure each signal family's contribution (slower).")] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the metrics as JSON.")] = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Train the calibrated detector (logistic regression over explainable features, Platt calibration)
+    and write it with its model card; every figure is out-of-fold, folds grouped by source document.
+
+    Exit codes: 0 trained, 2 no training data (run `mtaudit make-data`).
+
+    Example: [bold]mtaudit train --data data/detector --model-dir models/detector[/bold]
+    """
+    from mtaudit import classifier, evaluate
+
+    settings = _settings(config, device="cpu")
+    cfg = evaluate.TrainConfig(lm_k=lm_k, families=evaluate.TrainConfig.families + (("lm",) if lm_k else ()))
+    try:
+        result = evaluate.train(data, settings, cfg, ablation=ablation)
+    except FileNotFoundError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(EXIT_USAGE) from exc
+    classifier.save(result.detector, model_dir)
+    evaluate.write_card(result.detector, model_dir)
+    if as_json:
+        typer.echo(json.dumps(result.report, ensure_ascii=False))
+        return
+    _print_metrics(result.report["article"], "out-of-fold, article level")
+    s = result.report["sentence_roundtrip"]
+    err.print(f"sentence level (held-out round trips): AUROC {s['auroc']:.3f} on {s['n']} sentences")
+    err.print(f"model written to {model_dir}/detector.json; card in {model_dir}/MODEL_CARD.md")
+
+
+def _print_metrics(tasks: dict[str, Any], title: str) -> None:
+    table = Table(title=title)
+    for col in ("task", "n", "AUROC", "accuracy", "ECE", "abstained"):
+        table.add_column(col, justify="left" if col == "task" else "right")
+    for name, m in tasks.items():
+        if not isinstance(m, dict) or "n" not in m:
+            continue
+        fmt = lambda v: "-" if v is None else f"{v:.3f}"  # noqa: E731
+        table.add_row(name, str(m["n"]), fmt(m.get("auroc")), fmt(m.get("accuracy")), fmt(m.get("ece")), fmt(m.get("abstained")))
+    out.print(table)
+
+
+@app.command("eval")
+def eval_cmd(
+    data: Annotated[Path, typer.Option("--data", help="JSONL with id, text and (optionally) label, as shared/data/wmt22_articles/articles.jsonl.")] = Path("../shared/data/wmt22_articles/articles.jsonl"),
+    predictions: Annotated[Path | None, typer.Option("--predictions", help="Write one CSV row per article: id, label, probability, verdict, how.")] = None,
+    model_dir: Annotated[Path, typer.Option("--model-dir", help="The detector to evaluate.")] = Path("models/detector"),
+    training_data: Annotated[Path, typer.Option("--training-data", help="make-data folder: rows the detector trained on are scored out-of-fold from it.")] = Path("data/detector"),
+    as_json: Annotated[bool, typer.Option("--json", help="Print the metrics as JSON.")] = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Evaluate the detector on any JSONL file: only `id` and `text` feed the prediction; rows with a `label`
+    (machine_translation, human_translation, original_english) give the metrics. A row the committed model
+    was trained on is scored by a model retrained without its document (the CSV's `how` column says so).
+
+    Exit codes: 0 evaluated, 2 bad input or no model.
+
+    Example: [bold]mtaudit eval --data ../shared/data/wmt22_articles/articles.jsonl --predictions preds.csv[/bold]
+    """
+    from mtaudit import classifier, evaluate
+
+    settings = _settings(config, device="cpu")
+    try:
+        detector = classifier.load(model_dir)
+        preds, summary = evaluate.evaluate_file(data, detector, settings, training_data)
+    except (OSError, ValueError) as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(EXIT_USAGE) from exc
+    if predictions is not None:
+        evaluate.write_predictions(preds, predictions)
+    if as_json:
+        typer.echo(json.dumps(summary, ensure_ascii=False))
+        return
+    _print_metrics(summary, f"{data.name}: {summary['rows']} rows, {summary['labelled']} labelled")
+    err.print(f"scored by: {summary['scored_by']}; {summary['seconds_per_article'] * 1000:.0f} ms per article; {summary['signature']}")
+    if predictions is not None:
+        err.print(f"predictions written to {predictions}")
 
 
 def version_callback(value: bool) -> None:
