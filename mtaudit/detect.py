@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from mtaudit import signals
@@ -25,6 +26,8 @@ class Verdict:
     reasons: list[str]
     pivot_language: str | None = None
     method: str = "evidence"
+    pivot_confidence: float | None = None
+    pivot_evidence: list[str] = field(default_factory=list)
 
 
 def noisy_or(weights: list[float]) -> float:
@@ -59,9 +62,84 @@ def evidence_verdict(evidence: list[SentenceEvidence], settings: Settings) -> Ve
     return Verdict(None if abstained else p >= settings.article_threshold, round(p, 4), abstained, reasons)
 
 
+FEATURE_WORDS = {
+    "ngram": "phrase statistics", "foreign": "foreign leftovers", "literal": "literal-translation patterns",
+    "style": "style", "caps": "capitalisation", "lm": "language-model surprisal",
+}
+
+
+def explain(name: str, value: float, contribution: float) -> str:
+    """One reason line from a feature's share of the log-odds."""
+    direction = "towards" if contribution > 0 else "against"
+    return f"{name} = {value:.3g} ({FEATURE_WORDS.get(name.split('.')[0], name)}): {contribution:+.2f} log-odds {direction} MT"
+
+
+CROSS_OUTLET = ("name_mismatch", "name_as_word", "collocation")  # spans other outlets back (weight >= 0.5)
+AGREEMENT_LOG_ODDS = -2.0  # other coverage and no cross-outlet span at all: evidence against MT
+MAX_CROSS_LOG_ODDS = 6.0
+
+
+def cross_outlet_log_odds(evidence: list[SentenceEvidence], has_context: bool) -> tuple[float, list[str]]:
+    """What the other outlets add to the detector's log-odds.
+
+    Not trained (the training articles have no other coverage): each span other outlets
+    back adds logit(weight) (a 0.85 name mismatch: +1.7), capped at +6; an article with
+    other coverage whose names and phrases all agree with it gets -2, because these signals
+    catch most round-trip damage to names when coverage exists. Checked on the seeds only.
+    """
+    if not has_context:
+        return 0.0, []
+    strong = [s for e in evidence for s in e.spans if s.kind in CROSS_OUTLET and s.support and s.weight >= 0.5]
+    if not strong:
+        return AGREEMENT_LOG_ODDS, [f"other outlets cover this story and contradict none of its names or phrases ({AGREEMENT_LOG_ODDS:+.1f} log-odds)"]
+    total = min(sum(math.log(s.weight / (1.0 - s.weight)) for s in strong), MAX_CROSS_LOG_ODDS)
+    return total, [f"{len(strong)} spans other outlets contradict ({total:+.1f} log-odds)"]
+
+
+def model_verdict(article: Article, evidence: list[SentenceEvidence], settings: Settings, has_context: bool = False) -> Verdict:
+    """The trained detector's calibrated probability, moved by cross-outlet evidence when there is coverage.
+
+    The detector reads the article alone (reference-free features), so an article with no
+    other coverage is judged on its own text; the spans stay as the evidence a person checks.
+    """
+    from mtaudit import pivot, registry
+
+    try:
+        det = registry.get("detector")
+    except FileNotFoundError as exc:
+        verdict = evidence_verdict(evidence, settings)
+        verdict.reasons.insert(0, f"no trained detector ({exc}); evidence-only verdict")
+        return verdict
+    sentences = [s.text for s in article.sentences]
+    pred = det.predict(sentences, settings)
+    shift, why = cross_outlet_log_odds(evidence, has_context)
+    p_model = min(max(pred.probability, 1e-6), 1 - 1e-6)
+    p = 1.0 / (1.0 + math.exp(-(math.log(p_model / (1 - p_model)) + shift)))
+    machine, abstained = det.decide(p)
+    base = evidence_verdict(evidence, settings)
+    reasons = [f"detector (article alone): {pred.probability:.3f}"] + why
+    reasons += [explain(n, pred.features.get(n, float("nan")), c) for n, c in pred.contributions[:4] if abs(c) >= 0.25]
+    reasons += base.reasons
+    if pred.sentence_probabilities and len(pred.sentence_probabilities) == len(sentences) and machine:
+        top = sorted(range(len(sentences)), key=lambda i: -pred.sentence_probabilities[i])[:3]
+        reasons.append("sentence model, most likely machine-translated: "
+                       + ", ".join(f"sentence {article.sentences[i].index} ({pred.sentence_probabilities[i]:.2f})" for i in top))
+    spans = [sp.to_dict() for e in evidence for sp in e.spans]
+    guess = pivot.guess(spans, sentences, pred.features) if p >= det.threshold else pivot.Guess(None, None)
+    if guess.language:
+        reasons.append(f"pivot language {guess.language} (confidence {guess.confidence}): " + "; ".join(guess.evidence[:3]))
+    return Verdict(machine, round(p, 4), abstained, reasons, guess.language, "detector", guess.confidence, guess.evidence)
+
+
 def signature(settings: Settings) -> str:
+    from mtaudit import registry
+
+    try:
+        model = registry.get("detector").signature()
+    except FileNotFoundError:
+        model = "detector:missing"
     return (
-        f"detect:evidence-noisy-or|signals:{'+'.join(signals.SIGNALS)}|sent_thr:{settings.sentence_threshold}"
+        f"{model}|spans:evidence-noisy-or|signals:{'+'.join(signals.SIGNALS)}|sent_thr:{settings.sentence_threshold}"
         f"|art_thr:{settings.article_threshold}|rare_zipf:{settings.rare_zipf}|name_sim:{settings.name_similarity}"
         f"|colloc:{settings.collocation_min_count}/{settings.collocation_lm_gap}nats"
     )

@@ -58,9 +58,11 @@ def audit_articles(
         links = align.align(article, others, settings)
         index = signals.StoryIndex.build(others)
         evidence = detect.sentences(article, links, index, settings)
-        verdict = detect.evidence_verdict(evidence, settings)
-        refs = [reference.references(links[s.index], sources, settings) for s in article.sentences]
-        scores = score.score([s.text for s in article.sentences], [[r["text"] for r in rs] for rs in refs], settings)
+        verdict = detect.model_verdict(article, evidence, settings, has_context=bool(others))
+        by_id = {o.article_id: o for o in others}
+        refs = [reference.references(links[s.index], sources, settings, sentence=s.text, articles=by_id) for s in article.sentences]
+        scores = score.score([s.text for s in article.sentences], [[r["text"] for r in rs] for rs in refs], settings,
+                             fluency_for=[ev.flagged for ev in evidence])
         sentences = []
         for sent, ev, rs, sc in zip(article.sentences, evidence, refs, scores):
             sentences.append({
@@ -68,6 +70,7 @@ def audit_articles(
                 "flagged": ev.flagged, "mt_probability": ev.probability,
                 "spans": [sp.to_dict() for sp in ev.spans],
                 "references": rs,
+                "reference_note": reference.status(links[sent.index], rs, settings),
                 "repaired": reference.repair(article, sent, ev.spans),
                 "scores": sc.__dict__,
             })
@@ -80,7 +83,7 @@ def audit_articles(
             "meta": article.meta,
             "verdict": {
                 "machine_translated": verdict.machine_translated, "probability": verdict.probability,
-                "pivot_language": verdict.pivot_language, "abstained": verdict.abstained,
+                "pivot_language": verdict.pivot_language, "pivot_confidence": verdict.pivot_confidence, "abstained": verdict.abstained,
                 "reasons": verdict.reasons, "method": verdict.method,
             },
             "sentences": sentences,

@@ -7,6 +7,7 @@ Cross-outlet signals need other coverage; the reference-free ones (rare words, c
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import unicodedata
@@ -387,7 +388,148 @@ def run_all(ctx: Context) -> list[Span]:
     """All signals; where two overlap, the one found first in SIGNALS order wins."""
     found: list[Span] = []
     for fn in SIGNALS.values():
+        if fn is lm_spike and 1.0 - math.prod(1.0 - s.weight for s in found) < ctx.settings.sentence_threshold:
+            continue  # a second opinion on flagged sentences only (see lm_spike): originals pay no LM time
         for span in fn(ctx):
             if not any(span.start < s.end and s.start < span.end for s in found):
                 found.append(span)
     return sorted(found, key=lambda s: s.start)
+
+
+# --- reference-free signals (issue 5): they need no other coverage ------------------------
+
+
+def _toks_at(ctx: Context) -> list[Token]:
+    return tokens(ctx.sentence.text, ctx.sentence.start)
+
+
+def foreign_leftover(ctx: Context) -> list[Span]:
+    """A word of another language left in the English ("phase un"), or another language's punctuation."""
+    from mtaudit import features
+
+    spans: list[Span] = []
+    for tok in _toks_at(ctx):
+        hit, lang = features.is_leftover(features.Tok(tok.start, tok.end, tok.text))
+        if not hit:
+            continue
+        function = tok.lower in features.FOREIGN_FUNCTION
+        weight = 0.6 if function else 0.4
+        spans.append(_span(ctx, [tok], "foreign_leftover", weight,
+                           f"{tok.text!r} is {'a function word' if function else 'a word'} of {LANG_NAMES.get(lang, lang)} "
+                           f"(Zipf {features.zipf(tok.lower, lang):.1f} there, {features.zipf(tok.lower):.1f} in English lower case): "
+                           "left untranslated"))
+    for m in features.FOREIGN_PUNCT.finditer(ctx.sentence.text):
+        start = ctx.sentence.start + m.start()
+        spans.append(Span(start, start + 1, m.group(), "foreign_leftover", 0.3,
+                          f"{m.group()!r} is punctuation English does not use", None, []))
+    return spans
+
+
+LANG_NAMES = {"fr": "French", "es": "Spanish", "ca": "Catalan", "de": "German", "it": "Italian", "pt": "Portuguese", "ar": "Arabic"}
+
+
+def pronoun_gender(ctx: Context) -> list[Span]:
+    """A female pronoun for a country or institution ("China could soften her export controls"): la Chine, elle."""
+    from mtaudit import features
+
+    toks = _toks_at(ctx)
+    ftoks = [features.Tok(t.start, t.end, t.text) for t in toks]
+    spans = []
+    for i, j in features.female_for_thing(ftoks):
+        pron = toks[j]
+        fix = {"she": "it", "her": "its", "hers": "its", "herself": "itself"}[pron.lower]
+        spans.append(_span(ctx, [pron], "pronoun_gender", 0.45,
+                           f"{pron.text!r} refers back to {toks[i].text!r}, a country or institution; English writes {fix!r} "
+                           "(languages with grammatical gender make it feminine)", fix))
+    return spans
+
+
+def capitalisation(ctx: Context) -> list[Span]:
+    """Capitals where English has none, seen within the article alone: "XI" beside "Xi", "With" mid-sentence."""
+    from mtaudit import features
+
+    forms = _article_forms(ctx.article)
+    text = ctx.sentence.text
+    ftoks = features.words(text)
+    spans = []
+    for i, kind in features.caps_oddities(ftoks, text, forms):
+        t = ftoks[i]
+        tok = Token(ctx.sentence.start + t.start, ctx.sentence.start + t.end, t.text)
+        if kind == "all_caps_name":
+            reason, fix, weight = f"{t.text!r} in capitals; this article also writes {t.text.title()!r}", t.text.title(), 0.35
+        else:
+            reason, fix, weight = (f"{t.text!r} capitalised mid-sentence; this article writes {t.text.lower()!r} elsewhere",
+                                   t.text.lower(), 0.3)
+        spans.append(_span(ctx, [tok], "capitalisation", weight, reason, fix))
+    return spans
+
+
+_FORMS: dict[str, set[str]] = {}
+
+
+def _article_forms(article: Article) -> set[str]:
+    from mtaudit import features
+
+    key = article.article_id
+    if key not in _FORMS:
+        if len(_FORMS) > 256:
+            _FORMS.clear()
+        _FORMS[key] = features.title_forms([s.text for s in article.sentences])
+    return _FORMS[key]
+
+
+LM_SPIKE_NATS = 12.0  # token surprisal above this is a spike (SmolLM2-135M; a median token is about 3 nats)
+LM_SPIKE_SENTENCES = 2  # sentences per article the LM reads for spans: it is the costly signal
+_LM_SEEN: dict[str, list[int]] = {}
+
+
+def lm_spike(ctx: Context) -> list[Span]:
+    """The word the language model finds least likely, in a sentence other evidence already points at.
+
+    Seen on the seeds: surprisal spikes on names and rare content words in original English
+    too ("gaping", "flashpoint"), so a spike alone is no evidence. It is a second opinion:
+    run_all calls it only for a sentence the other spans already flag, for at most
+    ``settings.lm_spike_sentences`` (else LM_SPIKE_SENTENCES) sentences an article, and its
+    one span (the peak word, weight 0.1) never flags a sentence alone.
+    """
+    from mtaudit import lm
+
+    art = ctx.article
+    k = int(getattr(ctx.settings, "lm_spike_sentences", LM_SPIKE_SENTENCES))
+    if len(_LM_SEEN) > 4096:
+        _LM_SEEN.clear()
+    read = _LM_SEEN.setdefault(art.article_id, [])  # the sentences read so far, in article order: a re-run reads the same
+    if ctx.sentence.index not in read:
+        if len(read) >= k:
+            return []
+        read.append(ctx.sentence.index)
+    sent = ctx.sentence
+    res = lm.surprisal([sent.text], ctx.settings)[0]
+    best: tuple[float, Token] | None = None
+    for tok in tokens(sent.text, sent.start):
+        a, b = tok.start - sent.start, tok.end - sent.start
+        peak = max((v for (x, y), v in zip(res.offsets, res.nats) if x < b and y > a), default=0.0)
+        if tok.start != sent.start and (tok.lower not in _stop_words() or tok.capitalised) and (best is None or peak > best[0]):
+            best = (peak, tok)
+    if best is None or best[0] < LM_SPIKE_NATS:
+        return []
+    median = sorted(res.nats)[len(res.nats) // 2] if res.nats else 0.0
+    return [_span(ctx, [best[1]], "lm_spike", 0.1,
+                  f"the language model finds {best[1].text!r} the least likely word here ({best[0]:.1f} nats; "
+                  f"sentence median {median:.1f})")]
+
+
+@lru_cache(maxsize=1)
+def _stop_words() -> frozenset[str]:
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    return frozenset(STOP_WORDS)
+
+
+SIGNALS.update({
+    "foreign_leftover": foreign_leftover,
+    "pronoun_gender": pronoun_gender,
+    "capitalisation": capitalisation,
+    "lm_spike": lm_spike,
+})
+REFERENCE_FREE = ("rare_word", "foreign_leftover", "pronoun_gender", "capitalisation", "lm_spike")

@@ -1,0 +1,160 @@
+"""The committed detector: loads through the registry, explains itself, gives the seed verdicts, evaluates files."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from mtaudit import classifier, evaluate, ingest, registry
+from mtaudit.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+
+
+def seed_sentences(prefix: str) -> list[str]:
+    path = next(SEEDS.glob(f"{prefix}_*.txt"))
+    article, _ = ingest.parse(path.read_text(encoding="utf-8"), path.name, Settings())
+    assert article is not None
+    return [s.text for s in article.sentences]
+
+
+@pytest.fixture(scope="module")
+def detector() -> classifier.Detector:
+    return registry.get("detector")
+
+
+def test_committed_detector_loads_through_the_registry(detector: classifier.Detector) -> None:
+    assert isinstance(detector, classifier.Detector)
+    assert detector.signature().startswith("detector:")
+    assert len(detector.article.names) == len(detector.article.coef) == len(detector.article.mean)
+    assert detector.sentence is not None
+    assert (ROOT / "models" / "detector" / "MODEL_CARD.md").exists()
+    assert (ROOT / "models" / "detector" / "detector.json").stat().st_size < 3_000_000
+
+
+def test_json_round_trip_and_no_pickle(detector: classifier.Detector, tmp_path: Path) -> None:
+    classifier.save(detector, tmp_path)
+    again = classifier.load(tmp_path)
+    sents = seed_sentences("002")
+    assert again.predict(sents).probability == pytest.approx(detector.predict(sents).probability)
+    assert json.loads((tmp_path / "detector.json").read_text())["format"] == "mtaudit-detector"
+
+
+def test_contributions_add_up_to_the_logit(detector: classifier.Detector) -> None:
+    pred = detector.predict(seed_sentences("000"))
+    row = detector.article.matrix([pred.features])
+    total = sum(c for _, c in pred.contributions) + detector.article.intercept
+    assert total == pytest.approx(float(detector.article.logit(row)[0]))
+
+
+@pytest.mark.parametrize("seed,is_mt", [("000", True), ("001", False), ("002", True), ("003", False), ("004", False)])
+def test_lone_seed_is_judged_correctly(detector: classifier.Detector, seed: str, is_mt: bool) -> None:
+    """The article alone, no other coverage: reference-free features only."""
+    pred = detector.predict(seed_sentences(seed))
+    if is_mt:
+        assert pred.probability > detector.threshold
+    else:
+        assert pred.probability < detector.threshold + detector.abstain_band
+        assert pred.machine_translated is not True
+
+
+@pytest.mark.parametrize("seed,is_mt", [("000", True), ("001", False), ("002", True), ("003", False), ("004", False)])
+def test_seed_report_verdicts_come_from_the_detector(seed_reports: dict[str, dict[str, Any]], seed: str, is_mt: bool) -> None:
+    verdict = seed_reports[seed]["verdict"]
+    assert verdict["method"] == "detector"
+    assert verdict["reasons"][0].startswith("detector (article alone)")
+    assert verdict["machine_translated"] is is_mt
+
+
+def test_pivot_in_reports(seed_reports: dict[str, dict[str, Any]]) -> None:
+    assert seed_reports["002"]["verdict"]["pivot_language"] == "fr"
+    assert seed_reports["000"]["verdict"]["pivot_language"] == "ar"
+    for seed in ("001", "003", "004"):
+        assert seed_reports[seed]["verdict"]["pivot_language"] is None
+
+
+def test_metrics_table() -> None:
+    m = evaluate.metrics([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.9])
+    assert m["auroc"] == pytest.approx(0.75)
+    assert m["accuracy"] == pytest.approx(0.75)
+    assert evaluate.ece(np.array([0, 1]), np.array([0.0, 1.0])) == 0.0
+    assert evaluate.ece(np.array([0, 0]), np.array([0.95, 0.95])) == pytest.approx(0.95)
+
+
+def test_calibration_maps_monotonically() -> None:
+    scores = np.array([-3.0, 0.0, 3.0])
+    p = classifier.calibrate(scores, {"method": "sigmoid", "a": -1.0, "b": 0.0})
+    assert np.all(np.diff(p) > 0) and p[1] == pytest.approx(0.5)
+    iso = classifier.calibrate(scores, {"method": "isotonic", "x": [-1.0, 1.0], "y": [0.2, 0.8]})
+    assert iso.tolist() == [0.2, 0.5, 0.8]
+
+
+@pytest.fixture(scope="module")
+def eval_file(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Path:
+    """Seeds 000/002 (never trained on), two ECB+ documents outside the training sample, one row without a label."""
+    from mtaudit import makedata
+
+    rows = [{"id": "seed000", "label": "machine_translation", "text": "\n".join(seed_sentences("000"))},
+            {"id": "seed002", "label": "machine_translation", "text": "\n".join(seed_sentences("002"))}]
+    ecb = makedata.read_jsonl(shared_data / "ecbplus" / "ecbplus_docs.jsonl")
+    ecb.sort(key=lambda r: makedata.stable_rank(r["doc_id"], 13))
+    unseen = [r for r in ecb[-20:] if r["n_sentences"] >= 8][:2]
+    rows += [{"id": r["doc_id"], "label": "original_english", "text": r["text"]} for r in unseen]
+    rows.append({"id": "nolabel", "text": "\n".join(seed_sentences("004"))[:1500]})
+    path = tmp_path_factory.mktemp("eval") / "small.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def test_eval_cli_writes_every_row(eval_file: Path, tmp_path: Path) -> None:
+    from mtaudit.cli import app
+
+    out = tmp_path / "preds.csv"
+    res = CliRunner().invoke(app, ["eval", "--data", str(eval_file), "--predictions", str(out), "--json",
+                                   "--training-data", str(tmp_path / "none")])
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.stdout.strip().splitlines()[-1])
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert [r["id"] for r in rows] == ["seed000", "seed002", *[r["id"] for r in rows[2:4]], "nolabel"]
+    assert rows[-1]["label"] == "" and 0.0 <= float(rows[-1]["probability"]) <= 1.0
+    assert all(r["how"] == "model" for r in rows)
+    assert summary["rows"] == 5 and summary["labelled"] == 4
+    assert summary["all"]["n"] == 4 and summary["mt_vs_original"]["auroc"] is not None
+    by_id = {r["id"]: float(r["probability"]) for r in rows}
+    assert min(by_id["seed000"], by_id["seed002"]) > max(by_id[r["id"]] for r in rows[2:4])
+
+
+def test_eval_ignores_the_label_when_predicting(eval_file: Path, tmp_path: Path, detector: classifier.Detector) -> None:
+    flipped = tmp_path / "flipped.jsonl"
+    rows = [json.loads(line) for line in eval_file.read_text().splitlines()]
+    for r in rows:
+        r["label"] = "original_english"
+    flipped.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    a, _ = evaluate.evaluate_file(eval_file, detector, Settings(), None)
+    b, _ = evaluate.evaluate_file(flipped, detector, Settings(), None)
+    assert [p["probability"] for p in a] == [p["probability"] for p in b]
+
+
+def test_eval_refuses_train_on_test(tmp_path: Path, shared_data: Path) -> None:
+    """A row the committed model trained on is never scored by it: without the training data, a clear error."""
+    from mtaudit.cli import app
+
+    row = json.loads((shared_data / "wmt22_articles" / "articles.jsonl").read_text(encoding="utf-8").splitlines()[0])
+    path = tmp_path / "seen.jsonl"
+    path.write_text(json.dumps(row) + "\n")
+    res = CliRunner().invoke(app, ["eval", "--data", str(path), "--training-data", str(tmp_path / "none")])
+    assert res.exit_code == 2
+    assert "out-of-fold" in res.output
+
+
+def test_no_nan_in_committed_weights(detector: classifier.Detector) -> None:
+    for v in detector.article.coef + detector.article.mean + detector.article.scale:
+        assert math.isfinite(v)

@@ -1,0 +1,111 @@
+"""make-data on a tiny sample: real Apertium round trips and FreeDict substitutions, paired by sentence."""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mtaudit import makedata, roundtrip
+
+ROOT = Path(__file__).resolve().parent.parent
+needs_apertium = pytest.mark.skipif(not roundtrip.available(), reason="apertium eng-spa/eng-cat not installed (make debs)")
+needs_freedict = pytest.mark.skipif(not roundtrip.freedict_available("fra"), reason="FreeDict eng-fra/fra-eng not installed")
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> tuple[list[makedata.Doc], dict[str, Any]]:
+    if not roundtrip.available():
+        pytest.skip("apertium not installed")
+    out = tmp_path_factory.mktemp("md")
+    manifest = makedata.build(out, shared=shared_data, seeds=ROOT / "seeds", ecb_limit=2, wmt_limit=5, reuters=False)  # the 5th-ranked document is zh-en (MT + HT)
+    return makedata.load(out), manifest
+
+
+@needs_apertium
+def test_apertium_keeps_lines_apart_and_recovers_a_lost_line() -> None:
+    lines = ["The two juries showed little emotion.", "showed little emotion.", "Horton said she is now caring.", "Hello."]
+    out = roundtrip.translate(lines, "eng-cat")
+    assert len(out) == len(lines)
+    assert out[-1] == "Hola."
+
+
+@needs_apertium
+def test_round_trip_damages_english() -> None:
+    back = roundtrip.roundtrip(["The United States accused China of failing to ease export controls on rare earth magnets."], "spa")
+    assert back[0] != "" and "rare earth magnets" not in back[0]
+    assert "*" not in back[0] and " ," not in back[0]
+
+
+@needs_freedict
+@pytest.mark.parametrize("pair,word,first", [("eng-fra", "trump", "atout"), ("fra-eng", "terre", "ground")])
+def test_freedict_senses(pair: str, word: str, first: str) -> None:
+    assert roundtrip.FreeDict(pair).senses(word)[0] == first
+
+
+@needs_freedict
+def test_literal_substitution_is_seeded_and_keeps_case() -> None:
+    there, back = roundtrip.FreeDict("eng-fra"), roundtrip.FreeDict("fra-eng")
+    text = "The United States accused China of failing to ease export controls on rare earth magnets."
+    a = roundtrip.literal(text, there, back, 0.5, random.Random(1))
+    b = roundtrip.literal(text, there, back, 0.5, random.Random(1))
+    assert a == b and a != text
+    assert a.startswith("The ")
+
+
+def test_make_data_pairs_sentences_and_groups(tiny: tuple[list[makedata.Doc], dict[str, Any]]) -> None:
+    docs, manifest = tiny
+    by_id = {d.id: d for d in docs}
+    originals = [d for d in docs if d.kind == "original"]
+    assert {d.corpus for d in originals} >= {"wmt22", "ecbplus", "seeds"}
+    assert not any("000_" in d.id or "002_" in d.id for d in docs), "the MT seeds are never training data"
+    for o in originals:
+        assert o.label == 0
+        for kind in ("rt_spa", "rt_cat"):
+            rt = by_id[f"{o.id}.{kind}"]
+            assert rt.label == 1 and rt.group == o.group and len(rt.sentences) == len(o.sentences)
+        assert sum(a != b for a, b in zip(o.sentences, by_id[f"{o.id}.rt_spa"].sentences)) > len(o.sentences) / 2
+    mt = [d for d in docs if d.kind == "wmt_mt"]
+    assert mt and all(d.label == 1 and d.source_sha for d in mt)
+    assert all(d.label == 0 for d in docs if d.kind == "wmt_ht")
+    assert manifest["articles"] == len(docs) and "ecbplus" in manifest["licences"]
+
+
+def test_make_data_normalises_both_sides(tiny: tuple[list[makedata.Doc], dict[str, Any]]) -> None:
+    docs, _ = tiny
+    for d in docs:
+        for s in d.sentences:
+            assert roundtrip.normalise(s) == s
+            assert "“" not in s and "’" not in s
+
+
+def test_make_data_is_reproducible(tiny: tuple[list[makedata.Doc], dict[str, Any]], tmp_path: Path, shared_data: Path) -> None:
+    docs, _ = tiny
+    makedata.build(tmp_path, shared=shared_data, seeds=None, ecb_limit=2, wmt_limit=5, reuters=False,
+                   pivots=(), literal_langs=("fra", "spa", "ara"))
+    first = {d.id: d.sentences for d in docs if d.kind.startswith("literal_") and d.corpus != "seeds"}
+    second = {d.id: d.sentences for d in makedata.load(tmp_path) if d.kind.startswith("literal_")}
+    assert first and set(first) == set(second)
+    assert all(first[k] == second[k] for k in first)
+    assert json.loads((tmp_path / "manifest.json").read_text())["pivots"] == []
+
+
+def test_reuters_articles_parse(tmp_path: Path) -> None:
+    """The Reuters-21578 SGML-in-XML of r-cran-tm, on a record written here in its format."""
+    folder = tmp_path / "texts" / "crude"
+    folder.mkdir(parents=True)
+    (folder / "reut-00001.xml").write_text(
+        '<?xml version="1.0"?>\n<LEWIS>\n<REUTERS TOPICS="YES" NEWID="127">\n<TEXT>\n<TITLE>OIL PRICES</TITLE>\n'
+        "<BODY>Diamond Shamrock Corp said that effective today it had cut its contract prices for crude oil by\n"
+        "1.50 dlrs a barrel, the company said in a statement released late on Friday to the press.\n"
+        "    The reduction brings its posted price for West Texas Intermediate to 16.00 dlrs a barrel, the\n"
+        "company said, adding that the change was made in line with other refiners in the region.\n Reuter\n&#3;</BODY></TEXT>\n"
+        "</REUTERS>\n</LEWIS>\n", encoding="latin-1")
+    arts = makedata.reuters_articles(tmp_path / "texts")
+    assert len(arts) == 1 and arts[0][0] == "127"
+    assert len(arts[0][1]) == 2 and not arts[0][1][-1].endswith("Reuter")
+    shutil.rmtree(folder)

@@ -1,0 +1,140 @@
+"""Table tests for the reference-free signals and features, on real sentences from the seeds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mtaudit import features, ingest, pivot, signals
+from mtaudit.settings import Settings
+from mtaudit.signals import Context, StoryIndex
+
+SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+
+
+def seed_article(prefix: str) -> Any:
+    path = next(SEEDS.glob(f"{prefix}_*.txt"))
+    article, _ = ingest.parse(path.read_text(encoding="utf-8"), path.name, Settings())
+    assert article is not None
+    return article
+
+
+def spans_in(article: Any, fn: Any, needle: str) -> list[Any]:
+    """Run one signal alone on the sentence holding ``needle``, with no other coverage."""
+    sent = next(s for s in article.sentences if needle in s.text)
+    return fn(Context(article, sent, [], StoryIndex(), Settings()))
+
+
+@pytest.mark.parametrize(
+    "fn,needle,span_text,suggestion",
+    [
+        (signals.foreign_leftover, "phase un", "un", None),
+        (signals.pronoun_gender, "soften her Export", "her", "its"),
+        (signals.capitalisation, "Last known conversation With XI", "With", "with"),
+        (signals.capitalisation, "Last known conversation With XI", "XI", "Xi"),
+        (signals.capitalisation, "Most of those who have promised", "Most", "most"),
+    ],
+)
+def test_signal_finds_the_damage_in_002(fn: Any, needle: str, span_text: str, suggestion: str | None) -> None:
+    article = seed_article("002")
+    spans = spans_in(article, fn, needle)
+    hit = [s for s in spans if s.text == span_text]
+    assert hit, f"{fn.__name__} found {[s.text for s in spans]} in the sentence with {needle!r}"
+    assert hit[0].suggestion == suggestion
+    assert hit[0].reason
+    assert article.text[hit[0].start : hit[0].end] == span_text
+
+
+@pytest.mark.parametrize("prefix", ["001", "003", "004"])
+@pytest.mark.parametrize("fn", [signals.foreign_leftover, signals.pronoun_gender, signals.capitalisation])
+def test_reference_free_signals_quiet_on_original_english(prefix: str, fn: Any) -> None:
+    article = seed_article(prefix)
+    found = [s.text for sent in article.sentences for s in fn(Context(article, sent, [], StoryIndex(), Settings()))]
+    assert found == []
+
+
+@pytest.mark.parametrize(
+    "word,expected,lang",
+    [("un", True, {"fr", "es", "ca", "it"}), ("des", True, {"fr"}), ("the", False, None), ("export", False, None),
+     ("Xinhua", False, None)],
+)
+def test_leftover_words(word: str, expected: bool, lang: set[str] | None) -> None:
+    hit, found = features.is_leftover(features.Tok(0, len(word), word))
+    assert hit is expected
+    if lang:
+        assert found in lang
+
+
+@pytest.mark.parametrize(
+    "sentence,pairs",
+    [
+        ("Trump also suggested that China could soften her export controls.", [("China", "her")]),
+        ("The ministry said she would resign, the woman told reporters.", []),  # a woman in the sentence: no claim
+        ("Merkel said her government would act.", []),  # a person's name stands nearer
+        ("China said its export controls would stay.", []),
+    ],
+)
+def test_female_pronoun_for_a_country(sentence: str, pairs: list[tuple[str, str]]) -> None:
+    toks = features.words(sentence)
+    assert [(toks[i].text, toks[j].text) for i, j in features.female_for_thing(toks)] == pairs
+
+
+def test_phrase_statistics_see_a_broken_collocation() -> None:
+    good = features.sentence_features("Beijing eased export controls on rare earth magnets.")
+    bad = features.sentence_features("Beijing eased export controls on rare land magnets.")
+    assert bad["ngram.content_pair_pmi"] < good["ngram.content_pair_pmi"]
+
+
+def test_style_features_describe_sentence_shape() -> None:
+    f = features.article_features(["One short sentence here.", "Another sentence that is a good deal longer than the first one was."])
+    assert f["style.len_mean"] == pytest.approx(8.5)  # 4 and 13 words
+    assert 0 < f["style.len_cv"] < 1
+    assert f["style.fw.the"] > 0
+    assert f["lm.mean"] != f["lm.mean"]  # NaN: the LM family was not computed
+
+
+def test_typography_is_normalised_before_features() -> None:
+    curly = features.sentence_features("He said “it’s 145 %” today.")
+    straight = features.sentence_features('He said "it\'s 145%" today.')
+    assert curly == straight
+
+
+def test_pick_lm_sentences_prefers_unusual_words() -> None:
+    sents = ["The cat sat on the mat today.", "Fredchich Mirz met Beit Higseth in Singaport.", "It was a fine day for all."]
+    assert features.pick_lm_sentences(sents, 1) == [1]
+
+
+@pytest.mark.slow
+def test_lm_spike_second_opinion_on_002() -> None:
+    """The LM reads a sentence other evidence points at and names its least likely word."""
+    article = seed_article("002")
+    sent = next(s for s in article.sentences if "Asset burden" in s.text)
+    signals._LM_SEEN.pop(article.article_id, None)
+    spans = signals.lm_spike(Context(article, sent, [], StoryIndex(), Settings(device="cpu")))
+    assert len(spans) == 1 and spans[0].kind == "lm_spike" and "nats" in spans[0].reason
+    assert spans[0].weight < 0.5
+
+
+def test_pivot_guess_french_for_002() -> None:
+    article = seed_article("002")
+    g = pivot.guess([], [s.text for s in article.sentences])
+    assert g.language == "fr"
+    assert g.confidence is not None and 0 < g.confidence < 1
+    assert any("Asset" in e for e in g.evidence)
+
+
+def test_pivot_guess_arabic_from_name_mangling() -> None:
+    spans = [
+        {"kind": "name_mismatch", "text": "Beit Higseth", "suggestion": "Pete Hegseth"},
+        {"kind": "name_mismatch", "text": "Shinchoa", "suggestion": "Xinhua"},
+    ]
+    g = pivot.guess(spans, ["Higseth told Singaport that Beijing was preparing."])
+    assert g.language == "ar"
+    assert any("no /p/" in e for e in g.evidence)
+
+
+def test_pivot_guess_none_on_original_english() -> None:
+    article = seed_article("004")
+    assert pivot.guess([], [s.text for s in article.sentences]).language is None
