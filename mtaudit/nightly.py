@@ -1,0 +1,811 @@
+"""The nightly job: fetch new feed items, audit them with the recent coverage, write reports, never twice.
+
+Safe to run unattended from cron:
+
+- one run at a time (``fcntl.flock`` on ``<state>/nightly.lock``; a second run raises AlreadyRunning);
+- crash safe at any point, ``kill -9`` included: an item is committed ``pending`` with its text before
+  it is audited, its report is written atomically (the JSON lands last), and only then is its result
+  committed. On start, ``reconcile`` records pending items whose JSON is already on disk (no second
+  report), marks dead runs interrupted and removes temp files;
+- a feed that fails (404/500, hangs, trickles, malformed, huge) is reported for that feed alone;
+- conditional requests (ETag / Last-Modified): an unchanged feed costs a 304. A feed's validators are
+  committed with its items, and kept back when some of its items must be retried, so nothing is lost;
+- new articles are grouped with the look-back window's reported articles, so a story gathers articles
+  across nights and keeps its story_id.
+
+The library logs (logger ``mtaudit.nightly``) and returns a NightlyResult; ``mtaudit nightly`` prints.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import importlib.util
+import json
+import logging
+import os
+import time
+import tomllib
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from mtaudit import __version__, atomic, ingest
+from mtaudit.fetch import Fetcher, FetchError, FetchSettings
+from mtaudit.settings import Settings, load_settings
+from mtaudit.state import Item, State, new_run_id, now
+from mtaudit.types import Article
+
+log = logging.getLogger(__name__)
+
+# Exit codes for cron (the CLI returns them; documented in `mtaudit nightly --help` and the README).
+EXIT_CLEAN = 0  # every feed read, nothing flagged
+EXIT_FLAGGED = 1  # at least one new article flagged as machine-translated
+EXIT_CONFIG = 2  # the config file is missing or wrong; nothing was done
+EXIT_PARTIAL = 3  # some feed (or some item page) failed; the rest was processed; failed items are retried next run
+EXIT_LOCKED = 4  # another nightly run holds the lock; nothing was done
+EXIT_FAILED = 5  # the run stopped on an internal error; the next run resumes where it stopped
+
+Progress = Callable[[str, int, int], None]
+
+_NIGHTLY_KEYS = {"feeds", "out", "state", "lookback_days", "max_context", "keep_text_days", "batch_size", "formats",
+                 "fetch_workers", "feed_deadline", "max_items", "settle_seconds", "http"}
+_FEED_KEYS = {"name", "url", "path", "fetch_pages"}
+
+
+class ConfigError(ValueError):
+    """The nightly config cannot be used; the message says which key and why."""
+
+
+class AlreadyRunning(RuntimeError):
+    """Another run holds the lock."""
+
+
+@dataclass(frozen=True)
+class Feed:
+    """One source: an RSS/Atom ``url``, or a local ``path`` (a drop folder or file; .jsonl = one item per line)."""
+
+    name: str
+    url: str | None = None
+    path: Path | None = None
+    fetch_pages: bool = True  # an entry with only a summary: fetch its link and extract the article
+
+    @property
+    def location(self) -> str:
+        return self.url or str(self.path)
+
+
+@dataclass(frozen=True)
+class NightlyConfig:
+    """The ``[nightly]`` table (and ``[nightly.http]``, ``[[nightly.feeds]]``), plus ``[audit]`` settings."""
+
+    feeds: tuple[Feed, ...]
+    out: Path
+    state: Path
+    lookback_days: float = 3.0  # reported articles this recent join tonight's story grouping
+    max_context: int = 1000  # at most this many of them (newest first): grouping cost grows with it
+    keep_text_days: float = 30.0  # texts of older reported items are dropped from the state
+    batch_size: int = 25  # items audited, written and committed together
+    formats: tuple[str, ...] = ("json", "md")
+    fetch_workers: int = 4  # pages fetched in parallel within a feed
+    feed_deadline: float = 600.0  # seconds for one feed's pages; the rest are retried next run
+    max_items: int = 0  # audit at most this many pending items per run (0: all); the rest wait
+    settle_seconds: float = 30.0  # drop-folder files changed more recently than this may be half-written: next run
+    http: FetchSettings = field(default_factory=FetchSettings)
+    settings: Settings = field(default_factory=Settings)
+    source: Path | None = None
+
+
+def _number(table: dict[str, Any], key: str, kind: type, where: str) -> Any:
+    value = table[key]
+    if isinstance(value, bool) or not isinstance(value, int | float) or (kind is int and not isinstance(value, int)):
+        raise ConfigError(f"{where}: {key} must be {'an integer' if kind is int else 'a number'}, not {value!r}")
+    if value < 0:
+        raise ConfigError(f"{where}: {key} must not be negative")
+    return kind(value)
+
+
+def load_config(path: Path) -> NightlyConfig:
+    """Read and check the TOML config; relative paths are relative to the config file's folder."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as fh:
+            doc = tomllib.load(fh)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: no such config file") from exc
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+    table = doc.get("nightly")
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: no [nightly] table (see examples/nightly.toml)")
+    where = f"{path} [nightly]"
+    unknown = set(table) - _NIGHTLY_KEYS
+    if unknown:
+        raise ConfigError(f"{where}: unknown key {', '.join(sorted(unknown))} (known: {', '.join(sorted(_NIGHTLY_KEYS))})")
+    base = path.resolve().parent
+
+    def local(value: Any, key: str) -> Path:
+        if not isinstance(value, str) or not value:
+            raise ConfigError(f"{where}: {key} must be a path")
+        p = Path(value).expanduser()
+        return p if p.is_absolute() else base / p
+
+    for key in ("out", "state"):
+        if key not in table:
+            raise ConfigError(f"{where}: {key} is required")
+    feeds_raw = table.get("feeds")
+    if not isinstance(feeds_raw, list) or not feeds_raw:
+        raise ConfigError(f"{where}: at least one [[nightly.feeds]] entry is required")
+    feeds: list[Feed] = []
+    for n, raw in enumerate(feeds_raw, 1):
+        fw = f"{path} feed {n}"
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{fw}: must be a table with name and url or path")
+        if set(raw) - _FEED_KEYS:
+            raise ConfigError(f"{fw}: unknown key {', '.join(sorted(set(raw) - _FEED_KEYS))} (known: {', '.join(sorted(_FEED_KEYS))})")
+        name = raw.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise ConfigError(f"{fw}: name is required")
+        if ("url" in raw) == ("path" in raw):
+            raise ConfigError(f"{fw} ({name}): give exactly one of url (RSS/Atom) or path (folder or JSONL file)")
+        url = raw.get("url")
+        if url is not None and (not isinstance(url, str) or not url.lower().startswith(("http://", "https://"))):
+            raise ConfigError(f"{fw} ({name}): url must start with http:// or https://")
+        fetch_pages = raw.get("fetch_pages", True)
+        if not isinstance(fetch_pages, bool):
+            raise ConfigError(f"{fw} ({name}): fetch_pages must be true or false")
+        feeds.append(Feed(name.strip(), url, local(raw["path"], "path") if "path" in raw else None, fetch_pages))
+    dupes = [n for n, c in Counter(f.name for f in feeds).items() if c > 1]
+    if dupes:
+        raise ConfigError(f"{path}: feed names must be unique; repeated: {', '.join(dupes)}")
+
+    kw: dict[str, Any] = {}
+    for key, kind in (("lookback_days", float), ("max_context", int), ("keep_text_days", float), ("batch_size", int),
+                      ("fetch_workers", int), ("feed_deadline", float), ("max_items", int), ("settle_seconds", float)):
+        if key in table:
+            kw[key] = _number(table, key, kind, where)
+    if kw.get("batch_size", 1) < 1 or kw.get("fetch_workers", 1) < 1:
+        raise ConfigError(f"{where}: batch_size and fetch_workers must be at least 1")
+    if "formats" in table:
+        fmt = table["formats"]
+        if not isinstance(fmt, list) or not all(isinstance(f, str) for f in fmt) or set(fmt) - {"json", "md", "html"}:
+            raise ConfigError(f"{where}: formats must be a list of json, md, html")
+        if "html" in fmt and importlib.util.find_spec("mtaudit.html") is None:
+            raise ConfigError(f"{where}: format html needs mtaudit.html, which this install lacks; use json and md")
+        kw["formats"] = ("json",) + tuple(f for f in dict.fromkeys(fmt) if f != "json")
+    http = table.get("http", {})
+    if not isinstance(http, dict):
+        raise ConfigError(f"{where}: http must be a table")
+    known_http = {f.name: f.type for f in fields(FetchSettings)}
+    if set(http) - set(known_http):
+        raise ConfigError(f"{where}.http: unknown key {', '.join(sorted(set(http) - set(known_http)))} (known: {', '.join(sorted(known_http))})")
+    http_kw = {}
+    for key, value in http.items():
+        http_kw[key] = str(value) if known_http[key] == "str" else _number(http, key, int if known_http[key] == "int" else float, f"{where}.http")
+    try:
+        settings = load_settings(path)
+    except (OSError, ValueError, TypeError) as exc:
+        raise ConfigError(f"[audit] {exc}") from exc
+    return NightlyConfig(
+        feeds=tuple(feeds), out=local(table["out"], "out"), state=local(table["state"], "state"),
+        http=FetchSettings(**http_kw), settings=settings, source=path, **kw,
+    )
+
+
+@contextmanager
+def run_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive flock for the whole run; the kernel drops it when the process dies, even on kill -9."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip()
+            raise AlreadyRunning(f"another nightly run is in progress ({holder or 'holder unknown'}; lock {path})") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()} since {now()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # releases the lock; the file stays (removing it would race with a waiting run)
+
+
+@dataclass
+class FeedReport:
+    """What happened to one feed tonight: the CLI's log line and the index's feed table."""
+
+    name: str
+    location: str
+    status: str = "ok"  # ok | not_modified | error
+    http_status: int | None = None
+    entries: int = 0
+    new: int = 0
+    duplicates: int = 0
+    skipped: int = 0
+    failed: int = 0  # items that could not be fetched now (transient); retried next run
+    waiting: int = 0  # drop files still being written (changed within settle_seconds); read next run
+    seconds: float = 0.0
+    error: str | None = None
+    problems: list[dict[str, str]] = field(default_factory=list)
+
+    def line(self) -> str:
+        if self.status == "error":
+            return f"feed {self.name}: FAILED {self.error} ({self.seconds:.1f} s)"
+        if self.status == "not_modified":
+            return f"feed {self.name}: not modified (HTTP 304), nothing new ({self.seconds:.1f} s)"
+        extra = (f", {self.failed} to retry" if self.failed else "") + (f", {self.waiting} still being written" if self.waiting else "")
+        return (f"feed {self.name}: {self.entries} entries, {self.new} new, {self.duplicates} duplicate, "
+                f"{self.skipped} skipped{extra} ({self.seconds:.1f} s)")
+
+
+@dataclass
+class NightlyResult:
+    """The outcome of a run: plain data for the CLI, ``--json`` and tests."""
+
+    run_id: str
+    exit_code: int
+    feeds: list[FeedReport]
+    articles: list[dict[str, Any]]  # the index rows: every result first listed by this run, flagged first
+    problems: list[dict[str, str]]
+    recovered: int  # reports found on disk after a crash and recorded without re-auditing
+    audited: int  # articles audited and reported by this run (recovered ones not included)
+    index: dict[str, str]  # format -> path of this run's index
+    seconds: float
+    signature: str
+
+    @property
+    def flagged(self) -> int:
+        return sum(1 for a in self.articles if a["machine_translated"])
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["flagged"] = self.flagged
+        return d
+
+
+# ---- fetching -------------------------------------------------------------------------------------
+
+@dataclass
+class _Candidate:
+    key: str
+    title: str | None
+    date: str | None
+    link: str | None
+    text: str | None  # full text or HTML from the feed, when it carries the article
+    summary: str | None
+
+
+def _entry(entry: Any, feed: Feed) -> _Candidate:
+    link = entry.get("link") or None
+    title = entry.get("title") or None
+    summary = entry.get("summary") or None
+    stamp = entry.get("published_parsed") or entry.get("updated_parsed")
+    date = time.strftime("%Y-%m-%d", stamp) if stamp else None
+    text = None
+    for content in entry.get("content") or []:
+        if content.get("value", "").strip():
+            text = content["value"]
+            break
+    key = link or entry.get("id") or f"{feed.location}#{hashlib.sha256(f'{title}|{summary}'.encode()).hexdigest()[:16]}"
+    return _Candidate(key, title, date, link, text, summary)
+
+
+def _page_text(fetcher: Fetcher, url: str, deadline: float) -> str:
+    """The linked page, decoded; HTML stays HTML (ingest.parse extracts the article with trafilatura)."""
+    if time.monotonic() > deadline:
+        raise FetchError(url, "E_FEED_DEADLINE", "the feed's time budget ran out before this page; retried next run")
+    response = fetcher.get(url)
+    text, problems = ingest.decode(response.content, url)
+    if text is None:
+        raise FetchError(url, problems[0].code, problems[0].message, response.status, transient=False)
+    return text
+
+
+class _Night:
+    """One run's working set: config, state, fetcher, problems."""
+
+    def __init__(self, cfg: NightlyConfig, st: State, run_id: str, fetcher: Fetcher, progress: Progress | None):
+        self.cfg = cfg
+        self.st = st
+        self.run_id = run_id
+        self.fetcher = fetcher
+        self.progress = progress
+        self.problems: list[dict[str, str]] = []
+        self.audited_ok = 0
+
+    def problem(self, report: FeedReport, source: str, level: str, code: str, message: str) -> None:
+        p = {"feed": report.name, "source": source, "level": level, "code": code, "message": message}
+        report.problems.append(p)
+        self.problems.append(p)
+        log.debug("%s: %s %s: %s [%s]", report.name, level, source, message, code)  # all of them are in the index
+
+    # one feed, all or nothing: its new items and its validators are committed together
+    def feed(self, feed: Feed) -> FeedReport:
+        t0 = time.monotonic()
+        report = FeedReport(feed.name, feed.location)
+        try:
+            if feed.url:
+                items, validators = self._remote(feed, report)
+            else:
+                items, validators = self._local(feed, report), (None, None)
+        except FetchError as exc:
+            report.status, report.error, report.http_status = "error", f"{exc.message} [{exc.code}]", exc.status
+            self.problem(report, feed.location, "error", exc.code, exc.message)
+            items, validators = [], self._old_validators(feed)
+        except Exception as exc:  # a bug or a library crash on one feed's data: that feed fails, the others go on
+            log.exception("feed %s failed", feed.name)
+            report.status, report.error = "error", f"{type(exc).__name__}: {exc} [E_FEED_INTERNAL]"[:300]
+            self.problem(report, feed.location, "error", "E_FEED_INTERNAL", f"{type(exc).__name__}: {exc}"[:300])
+            items, validators = [], self._old_validators(feed)
+        if report.status != "ok" or report.failed:
+            validators = self._old_validators(feed)  # keep last night's: tomorrow's request must not get a 304 for what failed
+        with self.st.transaction() as db:
+            for item in items:
+                self.st.add_item(db, item, self.run_id)
+            self.st.save_feed(db, feed.name, feed.location, self.run_id, report.status, *validators, error=report.error)
+        report.seconds = round(time.monotonic() - t0, 3)
+        log.log(logging.WARNING if report.status == "error" else logging.INFO, "%s", report.line())
+        return report
+
+    def _old_validators(self, feed: Feed) -> tuple[str | None, str | None]:
+        old = self.st.feed(feed.name)
+        if old and old["location"] == feed.location:
+            return old["etag"], old["last_modified"]
+        return None, None
+
+    def _remote(self, feed: Feed, report: FeedReport) -> tuple[list[Item], tuple[str | None, str | None]]:
+        import feedparser
+
+        assert feed.url is not None
+        response = self.fetcher.get(feed.url, *self._old_validators(feed))
+        report.http_status = response.status
+        if response.not_modified:
+            report.status = "not_modified"
+            return [], (response.etag, response.last_modified)
+        parsed = feedparser.parse(
+            response.content,
+            response_headers={"content-type": response.headers.get("content-type", ""), "content-location": response.url},
+        )
+        if not parsed.entries and (parsed.bozo or not parsed.get("version")):  # an HTML page parses without bozo, as no feed
+            why = str(parsed.get("bozo_exception", "")).splitlines()[0][:200] if parsed.get("bozo_exception") else "no RSS/Atom in it"
+            raise FetchError(feed.url, "E_FEED", f"not a readable RSS/Atom feed ({why})", response.status, transient=False)
+        if parsed.bozo:
+            self.problem(report, feed.url, "warning", "W_FEED", f"feed is not well-formed; read {len(parsed.entries)} entries anyway")
+        candidates = list({c.key: c for c in (_entry(e, feed) for e in parsed.entries)}.values())
+        report.entries = len(candidates)
+        fresh = [c for c in candidates if not self.st.seen(c.key)]
+        deadline = time.monotonic() + self.cfg.feed_deadline
+        need_page = [c for c in fresh if c.text is None and feed.fetch_pages and c.link and c.link.lower().startswith(("http://", "https://"))]
+        pages: dict[str, str | FetchError] = {}
+        if need_page:
+            def one(c: _Candidate) -> tuple[str, str | FetchError]:
+                try:
+                    return c.key, _page_text(self.fetcher, c.link or "", deadline)
+                except FetchError as exc:
+                    return c.key, exc
+
+            with ThreadPoolExecutor(max_workers=self.cfg.fetch_workers) as pool:
+                pages = dict(pool.map(one, need_page))
+        items: list[Item] = []
+        ids: dict[str, str] = {}
+        for c in fresh:
+            got = pages.get(c.key, c.text if c.text is not None else c.summary)
+            if isinstance(got, FetchError):
+                if got.transient:
+                    report.failed += 1
+                    self.problem(report, c.key, "error", got.code, f"{got.message}; retried next run")
+                else:
+                    report.skipped += 1
+                    self.problem(report, c.key, "error", got.code, got.message)
+                    items.append(Item(c.key, feed.name, None, "skipped", c.title, c.date, c.key, code=got.code, message=got.message))
+                continue
+            extra = {k: v for k, v in (("title", c.title), ("date", c.date), ("url", c.link), ("feed", feed.name)) if v}
+            items.append(self._item(report, c.key, got or "", c.key, extra, ids))
+        return items, (response.etag, response.last_modified)
+
+    def _local(self, feed: Feed, report: FeedReport) -> list[Item]:
+        assert feed.path is not None
+        if not feed.path.exists():
+            raise FetchError(str(feed.path), "E_READ", "no such file or folder", transient=True)
+        files, _ = ingest.expand([feed.path])
+        items: list[Item] = []
+        ids: dict[str, str] = {}
+        settled = time.time() - self.cfg.settle_seconds
+        for path in files:
+            try:
+                if path.stat().st_mtime > settled:  # a partner may still be writing it: never read half a file
+                    report.waiting += 1
+                    continue
+            except OSError:
+                continue
+            if path.suffix.lower() in ingest.JSONL_SUFFIXES:
+                items.extend(self._jsonl(feed, report, path, ids))
+                continue
+            key = path.resolve().as_uri()
+            report.entries += 1
+            if self.st.seen(key):
+                continue
+            try:
+                data = path.read_bytes()
+            except OSError as exc:
+                report.failed += 1
+                self.problem(report, str(path), "error", "E_READ", f"cannot read: {exc.strerror or exc}; retried next run")
+                continue
+            text, problems = ingest.decode(data, str(path))
+            for p in problems:
+                self.problem(report, str(path), p.level, p.code, p.message)
+            if text is None:
+                report.skipped += 1
+                items.append(Item(key, feed.name, None, "skipped", source=str(path), code=problems[0].code, message=problems[0].message))
+                continue
+            items.append(self._item(report, key, text, str(path), {"feed": feed.name}, ids))
+        return items
+
+    def _jsonl(self, feed: Feed, report: FeedReport, path: Path, ids: dict[str, str]) -> list[Item]:
+        """One item per line (``text`` required; ``id``, ``url``, ``title``, ``date``, ``source`` kept), as ingest.read_jsonl reads them."""
+        items: list[Item] = []
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            report.failed += 1
+            self.problem(report, str(path), "error", "E_READ", f"cannot read: {exc.strerror or exc}; retried next run")
+            return items
+        text, problems = ingest.decode(data, str(path))
+        if text is None:
+            for p in problems:
+                self.problem(report, str(path), p.level, p.code, p.message)
+            return items
+        for lineno, raw in enumerate(text.splitlines(), 1):
+            if not raw.strip():
+                continue
+            report.entries += 1
+            where = f"{path}:{lineno}"
+            try:
+                obj = json.loads(raw)
+            except json.JSONDecodeError as exc:
+                obj = None
+                why = f"not JSON ({exc.msg})"
+            else:
+                why = "no 'text' string in this line"
+            if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
+                key = f"{path.resolve().as_uri()}#{hashlib.sha256(raw.encode()).hexdigest()[:16]}"
+                if not self.st.seen(key):
+                    report.skipped += 1
+                    self.problem(report, where, "error", "E_JSON", why)
+                    items.append(Item(key, feed.name, None, "skipped", source=where, code="E_JSON", message=why))
+                continue
+            if isinstance(obj.get("url"), str) and obj["url"]:
+                key = obj["url"]
+            elif "id" in obj:
+                key = f"{feed.name}:{obj['id']}"
+            else:
+                key = f"{path.resolve().as_uri()}#{ingest.article_id(obj['text'])}"
+            if self.st.seen(key) or any(i.key == key for i in items):
+                continue
+            extra = {k: obj[k] for k in ("title", "date", "url") if isinstance(obj.get(k), str)}
+            if "id" in obj:
+                extra["external_id"] = str(obj["id"])
+            extra["feed"] = feed.name
+            items.append(self._item(report, key, obj["text"], str(obj.get("source") or obj.get("url") or where), extra, ids))
+        return items
+
+    def _item(self, report: FeedReport, key: str, text: str, source: str, extra: dict[str, Any], ids: dict[str, str]) -> Item:
+        """Parse (language, emptiness, HTML, size are ingest's checks), then deduplicate by content hash."""
+        article, problems = ingest.parse(text, source, self.cfg.settings, extra)
+        for p in problems:
+            self.problem(report, source, p.level, p.code, p.message)
+        title, date = extra.get("title"), extra.get("date")
+        if article is None:
+            report.skipped += 1
+            err = next((p for p in problems if p.level == "error"), None)
+            return Item(key, report.name, None, "skipped", title, date, source, extra,
+                        code=err.code if err else "E_EMPTY", message=err.message if err else "nothing to audit")
+        holder = ids.get(article.article_id) or self.st.holder_of(article.article_id)
+        if holder:
+            report.duplicates += 1
+            self.problem(report, source, "warning", "W_DUPLICATE", f"same text as {holder}; audited once")
+            return Item(key, report.name, article.article_id, "duplicate", article.title, article.date, source, extra,
+                        code="W_DUPLICATE", message=f"same text as {holder}")
+        ids[article.article_id] = key
+        report.new += 1
+        return Item(key, report.name, article.article_id, "pending", article.title, article.date, source, extra, text=article.text)
+
+    # ---- auditing -----------------------------------------------------------------------------------
+
+    def audit(self) -> int:
+        """Audit every pending item (this night's and any a crash left), in batches committed after their reports land."""
+        from mtaudit import pipeline, stories
+
+        pending = self.st.pending()
+        if self.cfg.max_items:
+            pending = pending[: self.cfg.max_items]
+        if not pending:
+            return 0
+        settings = self.cfg.settings
+        items = {it.article_id: it for it in pending}
+        new = self._articles(pending, pending=True)
+        context = [a for a in self._articles(self.st.context(self.cfg.lookback_days, self.cfg.max_context)) if a.article_id not in items]
+        log.info("auditing %d new articles with %d earlier ones as context", len(new), len(context))
+        story_of, adopted = stable_story_ids(stories.group(new + context, settings), self.st.story_ids(a.article_id for a in context))
+        self.st.set_story_ids(adopted)
+        members: dict[str, list[Article]] = defaultdict(list)
+        for a in new + context:
+            if story_of.get(a.article_id):
+                members[story_of[a.article_id]].append(a)
+        done = 0
+        for start in range(0, len(new), self.cfg.batch_size):
+            batch = new[start : start + self.cfg.batch_size]
+            ids = {a.article_id for a in batch}
+            others = [o for sid in dict.fromkeys(story_of.get(a.article_id) for a in batch) if sid for o in members[sid] if o.article_id not in ids]
+            try:
+                reports = pipeline.audit_articles(batch, settings, story_of=story_of, context=others)
+            except Exception:  # one poisonous article must not block every night: retry the batch one by one
+                log.exception("batch of %d failed; auditing its articles one by one", len(batch))
+                reports = self._one_by_one(batch, story_of, members)
+            rows = []
+            for rep in reports:
+                self._write(rep)
+                rows.append(result_row(rep, items[rep["article_id"]]))
+            with self.st.transaction() as db:
+                self.st.record_results(db, rows, self.run_id)
+            self.audited_ok += len(rows)
+            done += len(batch)
+            if self.progress:
+                self.progress("audit", done, len(new))
+        return self.audited_ok
+
+    def _one_by_one(self, batch: list[Article], story_of: dict[str, str | None], members: dict[str, list[Article]]) -> list[dict[str, Any]]:
+        from mtaudit import pipeline
+
+        reports: list[dict[str, Any]] = []
+        failures: list[tuple[Article, Exception]] = []
+        for a in batch:
+            sid = story_of.get(a.article_id)
+            others = [o for o in members.get(sid or "", []) if o.article_id != a.article_id]
+            try:
+                reports.extend(pipeline.audit_articles([a], self.cfg.settings, story_of=story_of, context=others))
+            except Exception as exc:
+                log.exception("audit failed for %s", a.source)
+                failures.append((a, exc))
+        if failures and not reports and not self.audited_ok:
+            raise failures[0][1]  # nothing audits at all: a broken install, not a bad article; leave everything pending
+        for a, exc in failures:  # the pipeline works, these articles break it: skip them, say so, go on
+            message = f"audit failed: {type(exc).__name__}: {exc}"[:500]
+            with self.st.transaction() as db:
+                db.execute("UPDATE items SET status='skipped', code='E_AUDIT', message=? WHERE article_id=? AND status='pending'",
+                           (message, a.article_id))
+            self.problems.append({"feed": a.meta.get("feed", ""), "source": a.source, "level": "error", "code": "E_AUDIT", "message": message})
+        return reports
+
+    def _articles(self, items: list[Item], pending: bool = False) -> list[Article]:
+        """Articles again from stored texts: the same text and settings give the same id and sentences."""
+        out = []
+        for it in items:
+            article, _ = ingest.parse(it.text or "", it.source or it.key, self.cfg.settings, it.extra)
+            if article is None or article.article_id != it.article_id:  # the [audit] settings changed since it was fetched
+                log.warning("stored text of %s no longer parses to the same article under these settings; left out", it.key)
+                if pending:
+                    with self.st.transaction() as db:
+                        db.execute("UPDATE items SET status='skipped', code='E_REPARSE', message=? WHERE key=? AND status='pending'",
+                                   ("no longer an article under the current [audit] settings", it.key))
+                continue
+            out.append(article)
+        return out
+
+    def _write(self, rep: dict[str, Any]) -> None:
+        from mtaudit import report
+
+        report.write_article(rep, self.cfg.out, self.cfg.formats)
+
+    # ---- crash recovery -------------------------------------------------------------------------------
+
+    def reconcile(self, interrupted: list[str]) -> int:
+        """After a crash: temp files go, dead runs' unwritten index claims are released, reports already on disk are recorded."""
+        import jsonschema
+
+        from mtaudit import report
+
+        removed = 0
+        for folder in (self.cfg.out, self.cfg.out / "runs"):
+            if folder.is_dir():
+                for tmp in folder.glob(".*.tmp"):
+                    tmp.unlink(missing_ok=True)
+                    removed += 1
+        # a dead run's index exists only if its JSON landed (written last); otherwise its articles go to tonight's index
+        dead = [r for r in self.st.unfinished_claims() if not (self.cfg.out / "runs" / f"{r}.json").exists()]
+        for r in dead:
+            for fmt in ("md", "html"):
+                (self.cfg.out / "runs" / f"{r}.{fmt}").unlink(missing_ok=True)
+        self.st.unindex(dead)
+        rows = []
+        for it in self.st.pending():
+            path = self.cfg.out / f"{it.article_id}.json"
+            if not path.exists():
+                continue
+            try:
+                rep = json.loads(path.read_text(encoding="utf-8"))
+                report.validate(rep)
+            except (OSError, ValueError, jsonschema.ValidationError) as exc:
+                log.warning("report %s does not validate (%s); auditing again", path, exc)
+                continue
+            if rep.get("article_id") != it.article_id:
+                continue
+            rows.append(result_row(rep, it, recovered=True))
+        if rows:
+            with self.st.transaction() as db:
+                self.st.record_results(db, rows, self.run_id)
+        if interrupted or removed or rows:
+            log.info("recovered after %d interrupted run(s): %d temp file(s) removed, %d report(s) on disk recorded",
+                     len(interrupted), removed, len(rows))
+        return len(rows)
+
+
+def result_row(rep: dict[str, Any], item: Item, recovered: bool = False) -> dict[str, Any]:
+    """The state's summary of one report."""
+    v = rep["verdict"]
+    return {
+        "article_id": rep["article_id"], "key": item.key, "feed": item.feed, "story_id": rep["story_id"],
+        "machine_translated": None if v["machine_translated"] is None else int(v["machine_translated"]),
+        "probability": v["probability"], "abstained": int(v["abstained"]), "sentences": len(rep["sentences"]),
+        "flagged_sentences": sum(1 for s in rep["sentences"] if s["flagged"]), "title": rep["title"], "source": rep["source"],
+        "recovered": recovered,
+    }
+
+
+def stable_story_ids(story_of: dict[str, str | None], known: dict[str, str | None]) -> tuple[dict[str, str | None], dict[str, str]]:
+    """Keep a story's id across nights: a group holding earlier articles takes their (most common) story id.
+
+    ``known`` maps earlier articles to the story id they were reported with (None: alone then).
+    Returns the new mapping and the earlier lone articles that now join a story.
+    """
+    groups: dict[str, list[str]] = defaultdict(list)
+    for aid, sid in story_of.items():
+        if sid:
+            groups[sid].append(aid)
+    out = dict(story_of)
+    adopted: dict[str, str] = {}
+    for sid, ids in groups.items():
+        old = Counter(known[a] for a in ids if known.get(a))
+        chosen = min(old, key=lambda s: (-old[s], s)) if old else sid
+        for a in ids:
+            out[a] = chosen
+            if a in known and known[a] is None:
+                adopted[a] = chosen
+    return out, adopted
+
+
+# ---- the index ----------------------------------------------------------------------------------------
+
+def _order(row: dict[str, Any]) -> tuple[int, float, str]:
+    rank = 0 if row["machine_translated"] else (1 if row["abstained"] else 2)
+    return rank, -(row["probability"] or 0.0), row["title"] or row["source"] or ""
+
+
+def index_rows(results: list[dict[str, Any]], formats: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Flagged first, then abstentions, then the rest; each with links relative to ``<out>/runs/``."""
+    page = "html" if "html" in formats else ("md" if "md" in formats else "json")
+    rows = []
+    for r in sorted(results, key=_order):
+        rows.append({
+            "article_id": r["article_id"], "title": r["title"], "source": r["source"], "feed": r["feed"], "story_id": r["story_id"],
+            "machine_translated": None if r["machine_translated"] is None else bool(r["machine_translated"]),
+            "probability": r["probability"], "abstained": bool(r["abstained"]), "sentences": r["sentences"],
+            "flagged_sentences": r["flagged_sentences"], "reported_by": r["run_id"], "recovered": bool(r["recovered"]),
+            "report": f"../{r['article_id']}.json", "page": f"../{r['article_id']}.{page}",
+        })
+    return rows
+
+
+def _verdict(row: dict[str, Any]) -> str:
+    return "abstained" if row["abstained"] else ("MT" if row["machine_translated"] else "ok")
+
+
+def index_markdown(doc: dict[str, Any]) -> str:
+    lines = [f"# mtaudit nightly run {doc['run_id']}", "",
+             f"- started {doc['started_at']}, finished {doc['finished_at']}, exit code {doc['exit_code']}",
+             f"- {len(doc['articles'])} new articles, {doc['flagged']} flagged as machine-translated", "", "## Feeds", ""]
+    lines += [f"- {f['line']}" for f in doc["feeds"]] + ["", "## Articles (flagged first)", ""]
+    if doc["articles"]:
+        lines += ["| verdict | probability | flagged sentences | story | article |", "|---|---|---|---|---|"]
+        for a in doc["articles"]:
+            title = (a["title"] or a["source"] or a["article_id"]).replace("|", "\\|")
+            lines.append(f"| {_verdict(a)} | {a['probability']:.2f} | {a['flagged_sentences']}/{a['sentences']} | "
+                         f"{a['story_id'] or '-'} | [{title}]({a['page']}) ([json]({a['report']})) |")
+    else:
+        lines.append("No new articles.")
+    if doc["problems"]:
+        lines += ["", "## Problems", ""] + [f"- {p['level']}: {p['feed']}: {p['source']}: {p['message']} [{p['code']}]" for p in doc["problems"]]
+    lines += ["", "---", "", f"Signature: `{doc['signature']}`", ""]
+    return "\n".join(lines)
+
+
+_INDEX_HTML = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>mtaudit nightly {{ d.run_id }}</title>
+<style>body{font-family:system-ui,sans-serif;margin:2em;max-width:70em}table{border-collapse:collapse}
+td,th{border-bottom:1px solid #ddd;padding:.3em .6em;text-align:left}.MT{color:#b00;font-weight:bold}.abstained{color:#a60}</style>
+</head><body>
+<h1>mtaudit nightly run {{ d.run_id }}</h1>
+<p>Started {{ d.started_at }}, finished {{ d.finished_at }}, exit code {{ d.exit_code }}.
+{{ d.articles|length }} new articles, {{ d.flagged }} flagged as machine-translated.</p>
+<h2>Feeds</h2><ul>{% for f in d.feeds %}<li>{{ f.line }}</li>{% endfor %}</ul>
+<h2>Articles (flagged first)</h2>
+{% if d.articles %}<table><tr><th>verdict</th><th>probability</th><th>flagged sentences</th><th>story</th><th>article</th></tr>
+{% for a in d.articles %}<tr><td class="{{ verdict(a) }}">{{ verdict(a) }}</td><td>{{ '%.2f'|format(a.probability) }}</td>
+<td>{{ a.flagged_sentences }}/{{ a.sentences }}</td><td>{{ a.story_id or '-' }}</td>
+<td><a href="{{ a.page }}">{{ a.title or a.source or a.article_id }}</a> (<a href="{{ a.report }}">json</a>)</td></tr>
+{% endfor %}</table>{% else %}<p>No new articles.</p>{% endif %}
+{% if d.problems %}<h2>Problems</h2><ul>{% for p in d.problems %}<li>{{ p.level }}: {{ p.feed }}: {{ p.source }}: {{ p.message }} [{{ p.code }}]</li>{% endfor %}</ul>{% endif %}
+<hr><p><small>Signature: <code>{{ d.signature }}</code></small></p>
+</body></html>
+"""
+
+
+def write_index(out: Path, doc: dict[str, Any]) -> dict[str, str]:
+    """``<out>/runs/<run_id>.json``, ``.md`` and ``.html``, each atomic; the JSON lands last."""
+    import jinja2
+
+    runs = out / "runs"
+    paths = {fmt: str(runs / f"{doc['run_id']}.{fmt}") for fmt in ("md", "html", "json")}
+    atomic.write_text(Path(paths["md"]), index_markdown(doc))
+    env = jinja2.Environment(autoescape=True)
+    atomic.write_text(Path(paths["html"]), env.from_string(_INDEX_HTML).render(d=doc, verdict=_verdict))
+    atomic.write_json(Path(paths["json"]), doc)
+    return paths
+
+
+# ---- the run --------------------------------------------------------------------------------------------
+
+def run(cfg: NightlyConfig, progress: Progress | None = None, transport: Any = None) -> NightlyResult:
+    """One night: lock, reconcile, fetch every feed, audit what is pending, index, unlock.
+
+    Raises AlreadyRunning when another run holds the lock. ``transport`` is for httpx test transports.
+    """
+    from mtaudit import pipeline
+
+    t0 = time.monotonic()
+    with run_lock(cfg.state / "nightly.lock"):
+        st = State(cfg.state / "state.sqlite")
+        run_id = new_run_id()
+        try:
+            interrupted = st.interrupted_runs()
+            st.start_run(run_id)
+            started = now()
+            with Fetcher(cfg.http, transport=transport) as fetcher:
+                night = _Night(cfg, st, run_id, fetcher, progress)
+                recovered = night.reconcile(interrupted)
+                feeds = []
+                for n, feed in enumerate(cfg.feeds, 1):
+                    feeds.append(night.feed(feed))
+                    if progress:
+                        progress("feeds", n, len(cfg.feeds))
+            audited = night.audit()
+            st.prune_texts(max(cfg.keep_text_days, cfg.lookback_days))
+            rows = index_rows(st.claim_for_index(run_id), cfg.formats)
+            failed = any(f.status == "error" or f.failed for f in feeds) or any(p["code"] == "E_AUDIT" for p in night.problems)
+            flagged = sum(1 for r in rows if r["machine_translated"])
+            code = EXIT_PARTIAL if failed else (EXIT_FLAGGED if flagged else EXIT_CLEAN)
+            signature = f"{pipeline.signature(cfg.settings)}|nightly:lookback={cfg.lookback_days:g}d,context<={cfg.max_context}"
+            doc = {
+                "run_id": run_id, "version": __version__, "started_at": started, "finished_at": now(), "exit_code": code,
+                "config": str(cfg.source) if cfg.source else None, "flagged": flagged, "recovered": recovered, "audited": audited,
+                "feeds": [{**asdict(f), "line": f.line()} for f in feeds], "articles": rows, "problems": night.problems,
+                "signature": signature,
+            }
+            index = write_index(cfg.out, doc)
+            result = NightlyResult(run_id, code, feeds, rows, night.problems, recovered, audited, index,
+                                   round(time.monotonic() - t0, 3), signature)
+            st.finish_run(run_id, "finished", code, {k: doc[k] for k in ("flagged", "recovered", "audited")} | {"articles": len(rows)})
+            log.info("run %s: %d new articles, %d flagged, exit code %d; index %s", run_id, len(rows), flagged, code, index["md"])
+            return result
+        except BaseException as exc:
+            try:
+                st.finish_run(run_id, "failed", EXIT_FAILED, {"error": f"{type(exc).__name__}: {exc}"[:500]})
+            except Exception:  # the database itself may be what failed; the next run marks this one interrupted
+                log.exception("could not record the failed run")
+            raise
+        finally:
+            st.close()
