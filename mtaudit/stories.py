@@ -1,7 +1,11 @@
 """Group articles that cover the same event: embeddings + named entities + a date window.
 
-Candidates come from a nearest-neighbour index (k per article), never from all pairs, so
-the cost grows linearly with the batch; linked pairs are joined into stories.
+Candidates come from nearest-neighbour search (k per article) inside date blocks, never
+from all pairs: a dated article is compared only with the articles of its own and the two
+neighbouring ``story_window_days`` blocks (and the undated ones), so the cost grows linearly
+with a batch that spans more days, and an article's k candidates are never used up by
+look-alikes from another month. Linked pairs are joined strongest first into stories of at
+most ``MAX_STORY`` articles, so one giant cluster cannot make the per-story work quadratic.
 """
 
 from __future__ import annotations
@@ -16,25 +20,34 @@ from mtaudit.settings import Settings
 from mtaudit.types import Article
 
 ENTITY_LABELS = {"PERSON", "ORG", "GPE", "NORP", "EVENT", "LOC", "FAC"}
+MAX_STORY = 64  # articles per story at most: alignment and the story index cost grows with its square
+_ENCODE_CHUNK = 256  # articles whose sentences go to the encoder in one call
 
 
 def entities(articles: list[Article]) -> list[set[str]]:
     """Lower-cased named entities per article (spaCy), the event's who and where."""
     nlp = registry.get("ner")
     texts = [" ".join(s.text for s in a.sentences)[:20000] for a in articles]
-    return [
-        {e.text.lower() for e in doc.ents if e.label_ in ENTITY_LABELS}
-        for doc in nlp.pipe(texts, batch_size=16)
-    ]
+    only = [n for n in ("ner",) if n in nlp.pipe_names]  # the tagger feeds nothing NER reads: same entities, less time
+    with nlp.select_pipes(enable=only):
+        return [
+            {e.text.lower() for e in doc.ents if e.label_ in ENTITY_LABELS}
+            for doc in nlp.pipe(texts, batch_size=16)
+        ]
 
 
 def vectors(articles: list[Article], settings: Settings) -> np.ndarray:
     """One unit vector per article: the mean of its sentence embeddings."""
     out = np.zeros((len(articles), 384), dtype=np.float32)
-    for i, a in enumerate(articles):
-        if a.sentences:
-            v = embed.encode([s.text for s in a.sentences], settings).mean(axis=0)
-            out[i] = v / (np.linalg.norm(v) or 1.0)
+    for lo in range(0, len(articles), _ENCODE_CHUNK):  # one encoder call per chunk of articles, not per article
+        chunk = articles[lo : lo + _ENCODE_CHUNK]
+        vecs = embed.encode([s.text for a in chunk for s in a.sentences], settings)
+        at = 0
+        for i, a in enumerate(chunk, lo):
+            if a.sentences:
+                v = vecs[at : at + len(a.sentences)].mean(axis=0)
+                out[i] = v / (np.linalg.norm(v) or 1.0)
+                at += len(a.sentences)
     return out
 
 
@@ -51,6 +64,62 @@ def link_score(cos: float, ents_a: set[str], ents_b: set[str]) -> float:
     return 0.7 * cos + 0.3 * jaccard
 
 
+def _day(value: str | None) -> int | None:
+    try:
+        return date.fromisoformat(value[:10]).toordinal() if value else None
+    except ValueError:
+        return None
+
+
+def _top_k(query: np.ndarray, rows: np.ndarray, pool: np.ndarray, k: int) -> list[tuple[int, int, float]]:
+    """(query row, pool row, cosine) for the k most similar pool rows of each query row, self excluded."""
+    out: list[tuple[int, int, float]] = []
+    if len(pool) == 0:
+        return out
+    for lo in range(0, len(query), 1024):  # bounded memory: 1024 x |pool| similarities at a time
+        sims = query[lo : lo + 1024] @ pool.T
+        kk = min(k + 1, sims.shape[1])
+        best = np.argpartition(-sims, kk - 1, axis=1)[:, :kk]
+        for r, cols in enumerate(best):
+            for c in cols:
+                out.append((lo + r, int(c), float(sims[r, c])))
+    return out
+
+
+def candidates(articles: list[Article], vecs: np.ndarray, settings: Settings) -> dict[tuple[int, int], float]:
+    """(i, j) with i < j -> cosine, for pairs within the date window found by blocked k-NN search.
+
+    Dated articles fall in blocks of ``story_window_days``; each block searches its own and its
+    two neighbouring blocks plus the undated articles. Undated articles search the whole batch
+    (they could belong anywhere), which stays linear while they are a bounded share of it.
+    """
+    n = len(articles)
+    days = [_day(a.date) for a in articles]
+    width = max(1, settings.story_window_days)
+    blocks: dict[int, list[int]] = {}
+    undated: list[int] = []
+    for i, d in enumerate(days):
+        (undated if d is None else blocks.setdefault(d // width, [])).append(i)
+    pairs: dict[tuple[int, int], float] = {}
+
+    def search(queries: list[int], pool: list[int]) -> None:
+        found = _top_k(vecs[queries], np.asarray(pool), vecs[pool], settings.story_neighbors)
+        for q, p, cos in found:
+            i, j = queries[q], pool[p]
+            if i == j:
+                continue
+            if days[i] is not None and days[j] is not None and abs(days[i] - days[j]) > settings.story_window_days:  # type: ignore[operator]
+                continue
+            pairs[(min(i, j), max(i, j))] = cos
+
+    for b, members in blocks.items():
+        pool = sorted(undated + [i for bb in (b - 1, b, b + 1) for i in blocks.get(bb, [])])
+        search(members, pool)
+    if undated:
+        search(undated, list(range(n)))
+    return pairs
+
+
 def group(articles: list[Article], settings: Settings) -> dict[str, str | None]:
     """article_id -> story_id; None for an article with no other coverage in the batch."""
     n = len(articles)
@@ -59,6 +128,7 @@ def group(articles: list[Article], settings: Settings) -> dict[str, str | None]:
     vecs = vectors(articles, settings)
     ents = entities(articles)
     parent = list(range(n))
+    size = [1] * n
 
     def find(i: int) -> int:
         while parent[i] != i:
@@ -66,21 +136,16 @@ def group(articles: list[Article], settings: Settings) -> dict[str, str | None]:
             i = parent[i]
         return i
 
-    if n > 1:
-        from sklearn.neighbors import NearestNeighbors
-
-        k = min(settings.story_neighbors + 1, n)
-        index = NearestNeighbors(n_neighbors=k, metric="cosine", algorithm="brute").fit(vecs)
-        dist, idx = index.kneighbors(vecs)
-        for i in range(n):
-            for d, j in zip(dist[i], idx[i]):
-                if j == i:
-                    continue
-                gap = _days(articles[i].date, articles[int(j)].date)
-                if gap is not None and gap > settings.story_window_days:
-                    continue
-                if link_score(1.0 - float(d), ents[i], ents[int(j)]) >= settings.story_threshold:
-                    parent[find(i)] = find(int(j))
+    links = []
+    for (i, j), cos in candidates(articles, vecs, settings).items():
+        s = link_score(cos, ents[i], ents[j])
+        if s >= settings.story_threshold:
+            links.append((-s, i, j))
+    for _, i, j in sorted(links):  # strongest links first, so a capped story keeps its closest members
+        a, b = find(i), find(j)
+        if a != b and size[a] + size[b] <= MAX_STORY:
+            parent[a] = b
+            size[b] += size[a]
     members: dict[int, list[int]] = {}
     for i in range(n):
         members.setdefault(find(i), []).append(i)
@@ -96,5 +161,5 @@ def group(articles: list[Article], settings: Settings) -> dict[str, str | None]:
 def signature(settings: Settings) -> str:
     return (
         f"story:0.7cos+0.3jaccard(ner:{registry.describe('ner')})|thr:{settings.story_threshold}"
-        f"|window:{settings.story_window_days}d|k:{settings.story_neighbors}"
+        f"|window:{settings.story_window_days}d|k:{settings.story_neighbors}|blocked-knn|max:{MAX_STORY}"
     )
