@@ -26,7 +26,7 @@ out = Console()
 
 EXIT_CLEAN, EXIT_FLAGGED, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
 
-ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="TOML settings file ([audit] table). Default: ./mtaudit.toml if present.")]
+ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="TOML settings file (\\[audit] table). Default: ./mtaudit.toml if present.")]
 DeviceOpt = Annotated[str | None, typer.Option("--device", help="auto, cpu or cuda.")]
 
 
@@ -387,7 +387,7 @@ def story_eval(
 
 @app.command()
 def nightly(
-    config: Annotated[Path, typer.Option("--config", "-c", help="The nightly TOML file: [nightly] feeds, out, state, lookback_days; optional [audit] settings. See examples/nightly.toml.")],
+    config: Annotated[Path, typer.Option("--config", "-c", help="The nightly TOML file: \\[nightly] feeds, out, state, lookback_days; optional \\[audit] settings. See examples/nightly.toml.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the run's result (feeds, new articles, problems, exit code) as JSON on stdout.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only warnings and errors on stderr (for cron mail).")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also one line per skipped or duplicate item.")] = False,
