@@ -49,3 +49,18 @@ def evaluate(path: Path, settings: Settings, thresholds: list[float] | None = No
         pred = stories.group(articles, settings.replace(story_threshold=thr))
         rows.append({"threshold": thr, **pairwise(pred, gold), "stories": len({v for v in pred.values() if v})})
     return {"documents": len(articles), "gold_stories": len(set(gold.values())), "signature": stories.signature(settings), "rows": rows}
+
+
+def main() -> None:
+    """``python -m mtaudit.grouping_eval [THRESHOLD ...]``: the table behind the default story threshold."""
+    import sys
+
+    from mtaudit.settings import load_settings
+
+    path = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "ecbplus" / "ecbplus_docs.jsonl"
+    thresholds = [float(a) for a in sys.argv[1:]] or [0.45, 0.5, 0.55, 0.6, 0.65, 0.7]
+    print(json.dumps(evaluate(path, load_settings(), thresholds), indent=1))
+
+
+if __name__ == "__main__":
+    main()
