@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -40,10 +42,22 @@ def _settings(config: Path | None, **flags: Any):  # type: ignore[no-untyped-def
         raise typer.Exit(EXIT_USAGE) from exc
 
 
-def _progress(quiet: bool) -> Progress | None:
-    if quiet or not sys.stderr.isatty():
-        return None
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err, transient=True)
+@contextlib.contextmanager
+def _progress(hidden: bool) -> Iterator[Callable[[str, int, int], None]]:
+    """The library's progress callback, drawn as one rich bar per stage on stderr (when it is a terminal)."""
+    if hidden or not sys.stderr.isatty():
+        yield lambda stage, done, total: None
+        return
+    tasks: dict[str, Any] = {}
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err, transient=True) as bar:
+
+        def tick(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        yield tick
 
 
 @app.command()
@@ -81,19 +95,7 @@ def audit(
     if bad:
         err.print(f"[red]error:[/red] unknown format {', '.join(sorted(bad))} (use json, md, html)")
         raise typer.Exit(EXIT_USAGE)
-    bar = _progress(quiet or as_json)
-    task: dict[str, Any] = {}
-
-    def tick(stage: str, done: int, total: int) -> None:
-        if bar is None:
-            return
-        if stage not in task:
-            task[stage] = bar.add_task(stage, total=total)
-        bar.update(task[stage], completed=done, total=total)
-
-    if bar:
-        bar.start()
-    try:
+    with _progress(quiet or as_json) as tick:
         if engine == "local":
             result = pipeline.audit(inputs, settings, progress=tick)
         else:
@@ -112,9 +114,6 @@ def audit(
             from mtaudit import html
 
             html.write_index(result.reports, out_dir)
-    finally:
-        if bar:
-            bar.stop()
     for p in result.problems:
         err.print(f"[yellow]{p.level}[/yellow]: {p.source}: {p.message} [{p.code}]", highlight=False)
     frame = report.summary_frame(result.reports)
@@ -262,24 +261,12 @@ def meta_eval(
     if not data.exists():
         err.print(f"[red]error:[/red] no such file: {data} (the dev split lives in ../shared/data/wmt22_zhen_mqm/)")
         raise typer.Exit(EXIT_USAGE)
-    bar = _progress(quiet or as_json)
-    task: dict[str, Any] = {}
-
-    def tick(stage: str, done: int, total: int) -> None:
-        if bar is not None:
-            task.setdefault(stage, bar.add_task(stage, total=total))
-            bar.update(task[stage], completed=done, total=total)
-
-    if bar:
-        bar.start()
     try:
-        result = metaeval.run(data, settings, use_lm=not no_lm, do_fit=fit, limit_docs=docs, progress=tick, lm_docs=lm_docs)
+        with _progress(quiet or as_json) as tick:
+            result = metaeval.run(data, settings, use_lm=not no_lm, do_fit=fit, limit_docs=docs, progress=tick, lm_docs=lm_docs)
     except ValueError as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(EXIT_USAGE) from exc
-    finally:
-        if bar:
-            bar.stop()
     frame, scores = result.pop("_frame"), result.pop("_scores")
     if predictions is not None:
         atomic.write_text(predictions, metaeval.predictions(frame, scores).to_csv(index=False))
@@ -342,24 +329,12 @@ def story_eval(
     if not data.exists():
         err.print(f"[red]error:[/red] no such file: {data} (ECB+ lives in ../shared/data/ecbplus/)")
         raise typer.Exit(EXIT_USAGE)
-    bar = _progress(quiet or as_json)
-    task: dict[str, Any] = {}
-
-    def tick(stage: str, done: int, total: int) -> None:
-        if bar is not None:
-            task.setdefault(stage, bar.add_task(stage, total=total))
-            bar.update(task[stage], completed=done, total=total)
-
-    if bar:
-        bar.start()
     try:
-        result = storyeval.evaluate(data, settings, limit=limit or None, rate=rate, seed=seed, progress=tick)
+        with _progress(quiet or as_json) as tick:
+            result = storyeval.evaluate(data, settings, limit=limit or None, rate=rate, seed=seed, progress=tick)
     except RuntimeError as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(EXIT_USAGE) from exc
-    finally:
-        if bar:
-            bar.stop()
     rows = result.pop("rows")
     if rows_out is not None:
         import pandas as pd

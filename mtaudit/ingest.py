@@ -171,18 +171,21 @@ def _read_bytes(path: Path) -> tuple[bytes | None, list[Problem]]:
         return None, [Problem(str(path), "error", "E_READ", f"cannot read: {exc.strerror or exc}")]
 
 
-def read_jsonl(path: Path, settings: Settings) -> Iterator[tuple[Article | None, list[Problem]]]:
-    """One article per line: ``text`` required; ``id``, ``title``, ``date``, ``url``, ``source`` kept."""
+def read_text(path: Path) -> tuple[str | None, list[Problem]]:
+    """A file's text, decoded (UTF-8, else charset detection with a warning), or why it cannot be had."""
     data, problems = _read_bytes(path)
     if data is None:
+        return None, problems
+    return decode(data, str(path))
+
+
+def read_jsonl(path: Path, settings: Settings) -> Iterator[tuple[Article | None, list[Problem]]]:
+    """One article per line: ``text`` required; ``id``, ``title``, ``date``, ``url``, ``source`` kept."""
+    text, problems = read_text(path)
+    if text is None or problems:
         yield None, problems
-        return
-    text, problems = decode(data, str(path))
     if text is None:
-        yield None, problems
         return
-    if problems:
-        yield None, problems
     for lineno, raw in enumerate(text.splitlines(), 1):
         if not raw.strip():
             continue
@@ -207,11 +210,7 @@ def read_file(path: Path, settings: Settings) -> Iterator[tuple[Article | None, 
     if suffix in JSONL_SUFFIXES:
         yield from read_jsonl(path, settings)
         return
-    data, problems = _read_bytes(path)
-    if data is None:
-        yield None, problems
-        return
-    text, problems = decode(data, str(path))
+    text, problems = read_text(path)
     if text is None:
         yield None, problems
         return
