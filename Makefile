@@ -43,7 +43,6 @@ bench: setup
 
 lint: setup
 	$(BIN)/ruff check mtaudit tests
-	$(BIN)/ruff format --check mtaudit tests
 
 notebook: setup
 	$(BIN)/jupyter lab notebooks/explore_flags.ipynb || $(BIN)/jupyter notebook notebooks/explore_flags.ipynb
