@@ -30,7 +30,10 @@ MODEL_FILE = "detector.json"
 
 @dataclass
 class LinearModel:
-    """z = (x - mean) / scale (NaN -> 0), logit = coef . z + intercept, p = calibrate(logit)."""
+    """z = (x - mean) / scale (NaN -> 0, clipped to +-clip), logit = coef . z + intercept, p = calibrate(logit).
+
+    The clip keeps an article far outside the training data on one heavy-tailed feature from being decided by it alone.
+    """
 
     names: list[str]
     mean: list[float]
@@ -38,10 +41,10 @@ class LinearModel:
     coef: list[float]
     intercept: float
     calibration: dict[str, Any]
+    clip: float | None = None
 
     def standardise(self, rows: np.ndarray) -> np.ndarray:
-        z = (np.asarray(rows, dtype=float) - np.asarray(self.mean)) / np.asarray(self.scale)
-        return np.nan_to_num(z, nan=0.0, posinf=0.0, neginf=0.0)
+        return standardise(rows, np.asarray(self.mean), np.asarray(self.scale), self.clip)
 
     def logit(self, rows: np.ndarray) -> np.ndarray:
         return self.standardise(rows) @ np.asarray(self.coef) + self.intercept
@@ -58,6 +61,11 @@ class LinearModel:
 
     def matrix(self, dicts: list[dict[str, float]]) -> np.ndarray:
         return np.array([[d.get(n, math.nan) for n in self.names] for d in dicts], dtype=float)
+
+
+def standardise(rows: np.ndarray, mean: np.ndarray, scale: np.ndarray, clip: float | None) -> np.ndarray:
+    z = np.nan_to_num((np.asarray(rows, dtype=float) - mean) / scale, nan=0.0, posinf=0.0, neginf=0.0)
+    return z if clip is None else np.clip(z, -clip, clip)
 
 
 def calibrate(scores: np.ndarray, cal: dict[str, Any]) -> np.ndarray:
@@ -80,6 +88,7 @@ def fit_linear(
     seed: int = 13,
     weights: list[float] | None = None,
     calibration_weights: str = "same",
+    clip: float | None = None,
 ) -> LinearModel:
     """Fit, then calibrate on out-of-fold scores from document-grouped folds (no document on both sides).
 
@@ -98,7 +107,7 @@ def fit_linear(
         mean = np.nan_to_num(np.nanmean(x, axis=0), nan=0.0)
         scale = np.nan_to_num(np.nanstd(x, axis=0), nan=1.0)
     scale = np.where(scale > 1e-12, scale, 1.0)
-    z = np.nan_to_num((x - mean) / scale, nan=0.0, posinf=0.0, neginf=0.0)
+    z = standardise(x, mean, scale, clip)
     w = np.ones(len(yy)) if weights is None else np.asarray(weights, dtype=float)
     if weights is None:  # balance the classes
         w = np.where(yy == 1, 0.5 / max(yy.mean(), 1e-9), 0.5 / max(1 - yy.mean(), 1e-9))
@@ -128,7 +137,8 @@ def fit_linear(
         else:
             platt = LogisticRegression(C=1e6, max_iter=1000).fit(oof[:, None], yy)
             calibration = {"method": "sigmoid", "a": float(-platt.coef_[0][0]), "b": float(-platt.intercept_[0])}
-    return LinearModel(list(names), mean.tolist(), scale.tolist(), lr.coef_[0].tolist(), float(lr.intercept_[0]), calibration)
+    return LinearModel(list(names), mean.tolist(), scale.tolist(), lr.coef_[0].tolist(), float(lr.intercept_[0]), calibration,
+                       clip)
 
 
 @dataclass

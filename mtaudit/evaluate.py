@@ -13,6 +13,7 @@ Only ``id`` and ``text`` feed a prediction; ``label`` is read for the metrics al
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import math
@@ -36,9 +37,18 @@ SENTENCE_KINDS = ("rt_spa", "rt_cat", "literal_fra", "literal_spa", "literal_ara
 
 @dataclass
 class TrainConfig:
-    families: tuple[str, ...] = ("ngram", "foreign", "literal", "style", "caps")
-    c: float = 0.3
+    families: tuple[str, ...] = ("ngram", "foreign", "literal", "style", "caps", "peak")
+    # C=0.1 (was 0.3): 19 zh-en source documents carry the neural-MT class, and weaker L2 fits their topics.
+    # C=0.01 with a POS family reached wmt22 MT-vs-original 0.913 but lowered the round-trip seed 002 read
+    # alone below an informal ECB+ blog post (tests/test_detector.py): see the model card's limits
+    c: float = 0.1
     method: str = "sigmoid"  # Platt: two parameters; isotonic made plateaus (many articles at one probability)
+    # "same": calibrated to the population-balanced mix (a 50:50 prior), what an audit of news should assume.
+    # "data" (every row at weight 1, the training set's 78% MT) cut wmt22 ECE from 0.21-0.27 to 0.07-0.13,
+    # because wmt22 dev is 86% MT, but pushed the original-English seeds read alone to 0.6-0.76
+    calibration_weights: str = "same"
+    clip: float | None = 3.0  # standardised features clipped to +-3: an outlier on one feature cannot decide alone
+    sentence_c: float = 0.3  # the sentence model (original vs damaged sentence) keeps its own, balanced calibration
     n_splits: int = 5
     lm_k: int = 0
     sentences_per_doc: int = 6
@@ -131,7 +141,8 @@ def out_of_fold(dicts: list[dict[str, float]], y: list[int], groups: list[str], 
     p = np.full(len(y), np.nan)
     for train, test in GroupKFold(n_splits=cfg.n_splits).split(np.zeros(len(y)), yy, groups):
         model = classifier.fit_linear([dicts[i] for i in train], yy[train].tolist(), [groups[i] for i in train], names,
-                                      cfg.c, cfg.method, cfg.n_splits, cfg.seed, None if w is None else [w[i] for i in train])
+                                      cfg.c, cfg.method, cfg.n_splits, cfg.seed, None if w is None else [w[i] for i in train],
+                                      cfg.calibration_weights, cfg.clip)
         p[test] = model.proba(model.matrix([dicts[i] for i in test]))
     return p
 
@@ -212,15 +223,18 @@ def train(
         progress("cross-validation", 1, 1)
     srows, sy, sgroups = sentence_dataset(docs, cfg.sentences_per_doc, cfg.seed)
     snames = names_for(srows[0], tuple(f for f in cfg.families if f != "lm"))
-    soof = out_of_fold(srows, sy, sgroups, snames, cfg)
+    scfg = dataclasses.replace(cfg, c=cfg.sentence_c, calibration_weights="same")
+    soof = out_of_fold(srows, sy, sgroups, snames, scfg)
     report["sentence_roundtrip"] = metrics(sy, soof, cfg.threshold, cfg.abstain_band)
     t_abl = time.time()
     if ablation:
         report["ablation"] = ablate(docs, dicts, y, groups, cfg, report["article"], w, progress)
     t_abl = time.time() - t_abl
     t2 = time.time()
-    article = classifier.fit_linear(dicts, y, groups, names, cfg.c, cfg.method, cfg.n_splits, cfg.seed, w)
-    sentence = classifier.fit_linear(srows, sy, sgroups, snames, cfg.c, cfg.method, cfg.n_splits, cfg.seed)
+    article = classifier.fit_linear(dicts, y, groups, names, cfg.c, cfg.method, cfg.n_splits, cfg.seed, w,
+                                    cfg.calibration_weights, cfg.clip)
+    sentence = classifier.fit_linear(srows, sy, sgroups, snames, scfg.c, scfg.method, scfg.n_splits, scfg.seed, None,
+                                     scfg.calibration_weights, scfg.clip)
     t_fit = time.time() - t2
     probe = classifier.Detector(article, sentence, cfg.threshold, cfg.abstain_band, cfg.lm_k)
     sample = [d for d in docs if d.kind == "wmt_mt"][:TIMED_ROWS] or docs[:TIMED_ROWS]
@@ -391,7 +405,8 @@ def refit_seen(rows: list[dict[str, Any]], preds: list[dict[str, Any]], detector
         if k not in models:
             train = folds[k][0]
             models[k] = classifier.fit_linear([dicts[i] for i in train], y[train].tolist(), [groups[i] for i in train],
-                                              detector.article.names, c, method, n_splits, seed, [w[i] for i in train])
+                                              detector.article.names, c, method, n_splits, seed, [w[i] for i in train],
+                                              cfg.calibration_weights, cfg.clip)
         feats = detector.featurise(sentences_of(row["text"]), settings, cache)
         prob = float(models[k].proba(models[k].matrix([feats]))[0])
         mt, _ = detector.decide(prob)
@@ -420,6 +435,10 @@ def _fmt(v: Any, nd: int = 3) -> str:
     return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else (f"{v:.{nd}f}" if isinstance(v, float) else str(v))
 
 
+def cfg_of(det: classifier.Detector) -> dict[str, Any]:
+    return det.meta.get("metrics", {}).get("config", {})
+
+
 def card_text(det: classifier.Detector) -> str:
     """MODEL_CARD.md: data, sizes, licences, features, metrics, date, version, how to reproduce."""
     meta = det.meta
@@ -430,8 +449,9 @@ def card_text(det: classifier.Detector) -> str:
         "# mtaudit detector: model card", "",
         f"- version: {meta.get('version')} (features v{meta.get('feature_version')}), trained {meta.get('date')}",
         f"- signature: `{det.signature()}`",
-        "- what it is: logistic regression (scikit-learn) over readable reference-free features, Platt (sigmoid) calibration "
-        "fitted on out-of-fold scores (`CalibratedClassifierCV(ensemble=False)`, folds grouped by source document); "
+        f"- what it is: L2 logistic regression (scikit-learn, C={cfg_of(det).get('c')}, populations weighted) over readable "
+        f"reference-free features, {det.article.calibration['method']} calibration fitted on document-grouped out-of-fold "
+        f"scores ({'every row at weight 1, so probabilities keep the training set' + chr(39) + 's MT rate' if cfg_of(det).get('calibration_weights') == 'data' else 'with the population weights'}); "
         "saved as plain JSON (no pickle).",
         f"- decision: machine-translated when p >= {det.threshold}; abstains when |p - {det.threshold}| < {det.abstain_band}.",
         f"- language model: {'SmolLM2-135M surprisal on ' + str(det.lm_k) + ' sentences per article' if det.lm_k else 'not used by the article model (CPU cost; the lm_spike span signal still explains)'}",
@@ -499,8 +519,14 @@ def card_text(det: classifier.Detector) -> str:
               "- The language-model family is left out of the article model: measured once (ad hoc, wmt22 articles only, "
               "3 sentences per article, grouped 5-fold), adding SmolLM2 surprisal moved MT-vs-human AUROC 0.874 -> 0.865 and "
               "cost about a second per article on these cores. SmolLM2 still gives the lm_spike spans.",
-              "- Calibration is fitted on the population-balanced training mix, so on a set that is 86% MT (wmt22 dev) "
-              "the probabilities run low and the calibration error is high; see ECE above.",
+              "- Calibration is fitted on the population-balanced training mix (a 50:50 prior), so on a set that is 86% MT "
+              "(wmt22 dev) the probabilities run low and the ECE above is high. Calibrated at the training set's own 78% MT "
+              "rate (`calibration_weights=\"data\"`), wmt22 ECE fell to 0.07-0.13 (measured out-of-fold) but the "
+              "original-English seeds read alone rose to 0.6-0.76: the prior is a deployment choice, not a fix.",
+              "- A part-of-speech family (spaCy universal-tag shares) was measured and left out: with C=0.01 it raised "
+              "out-of-fold wmt22 AUROC (MT vs original 0.874 -> 0.894-0.913, MT vs human 0.779 -> 0.827-0.833) but made "
+              "informal English (an ECB+ blog post full of interjections and adverbs) look machine-translated (0.61 -> 0.82), "
+              "above the round-trip seed 002 read alone.",
               "- The original-English seeds 001/003/004 are training negatives (as the issue asks); 000 and 002 are not."]
     return "\n".join(lines) + "\n"
 

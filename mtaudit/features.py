@@ -13,6 +13,8 @@ Families (prefix of each feature name):
 - ``style``: stylometry: function-word profile, sentence-length shape, punctuation,
   contractions, lexical variety.
 - ``caps``: capitalisation oddities: "XI" beside "Xi", "her Export controls", "With" mid-sentence.
+- ``peak``: each sentence-level ngram/foreign/literal/caps feature averaged over the article's three
+  highest sentences: round-trip damage sits in a few sentences, and the article mean dilutes it.
 - ``lm``: SmolLM2 surprisal on a few sentences (optional: it is the costly family).
 
 All text is passed through :func:`mtaudit.roundtrip.normalise` first, in training and in
@@ -37,8 +39,9 @@ from wordfreq import zipf_frequency
 
 from mtaudit import roundtrip
 
-FEATURE_VERSION = "3"
-FAMILIES = ("ngram", "foreign", "literal", "style", "caps", "lm")
+FEATURE_VERSION = "4"
+FAMILIES = ("ngram", "foreign", "literal", "style", "caps", "peak", "lm")
+PEAK_TOP = 3  # sentences the peak family averages over
 FOREIGN_LANGS = ("fr", "es", "ca", "de", "it", "pt")
 
 WORD = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*")
@@ -314,6 +317,10 @@ def article_features(sentences: list[str], lm_rows: dict[int, dict[str, float]] 
         f[key] = 10.0 * sum(r[key] for r in rows) / len(rows)  # per ten sentences
     for key in ("literal.of_the", "literal.which_is"):
         f[key] = statistics.fmean(r[key] for r in rows)
+    for key in rows[0]:
+        if key.startswith(("ngram.", "foreign.", "literal.", "caps.")):
+            top = sorted((r[key] for r in rows), reverse=True)[:PEAK_TOP]
+            f[f"peak.{key}"] = statistics.fmean(top)
     f["ngram.rare_peak"] = max(r["ngram.rare_lower_share"] for r in rows)
     f["foreign.any_leftover"] = float(any(r["foreign.leftovers"] > 0 for r in rows))
     lengths = [r["style.words"] for r in rows]

@@ -158,3 +158,24 @@ def test_eval_refuses_train_on_test(tmp_path: Path, shared_data: Path) -> None:
 def test_no_nan_in_committed_weights(detector: classifier.Detector) -> None:
     for v in detector.article.coef + detector.article.mean + detector.article.scale:
         assert math.isfinite(v)
+
+
+def test_peak_family_reads_the_worst_sentences() -> None:
+    """A peak (mean of the three highest sentences) is never below the article mean, and is deterministic."""
+    from mtaudit import features
+
+    sents = seed_sentences("002")
+    f = features.article_features(sents)
+    peaks = [k for k in f if k.startswith("peak.")]
+    assert "peak.ngram.rare_share" in peaks and "peak.literal.who_for_thing" in peaks
+    for k in peaks:
+        base = k.removeprefix("peak.")
+        if base in f and not base.startswith(("literal.", "caps.")):  # those are per ten sentences at article level
+            assert f[k] >= f[base] - 1e-12
+    assert features.article_features(sents) == f
+
+
+def test_clipped_standardisation_caps_one_feature() -> None:
+    model = classifier.LinearModel(["a", "b"], [0.0, 0.0], [1.0, 1.0], [1.0, 1.0], 0.0, {"method": "none"}, clip=3.0)
+    assert model.logit(np.array([[100.0, -1.0]]))[0] == pytest.approx(2.0)
+    assert classifier.LinearModel(["a"], [0.0], [1.0], [1.0], 0.0, {"method": "none"}).logit(np.array([[100.0]]))[0] == 100.0
