@@ -22,7 +22,7 @@ import hashlib
 import os
 import sqlite3
 import threading
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from functools import cache
 from itertools import islice
 from pathlib import Path
@@ -155,3 +155,72 @@ def encode(texts: list[str], settings: Settings) -> np.ndarray:
 
 def signature() -> str:
     return f"embed:{registry.describe('encoder')}|pool:mean|norm:l2|batch:{SCHEME}"
+
+
+TOKEN_MAX_LENGTH = 512  # what bert-score's tokenizer truncates at (the encoder's own limit)
+_TOKEN_CACHE: OrderedDict[str, np.ndarray] = OrderedDict()
+_TOKEN_CACHE_BYTES = 96 * 2**20  # least recently used token matrices go first past this (a story needs ~20 MB)
+_token_bytes = 0
+
+
+def token_ids(text: str) -> list[int]:
+    """Word pieces as bert-score encodes a sentence: stripped, with [CLS] and [SEP], at most 512."""
+    tok = registry.get("encoder").tokenizer
+    text = text.strip()
+    if not text:
+        return list(tok.build_inputs_with_special_tokens([]))
+    return list(tok.encode(text, add_special_tokens=True, max_length=TOKEN_MAX_LENGTH, truncation=True))
+
+
+def token_vectors(texts: list[str], settings: Settings) -> list[np.ndarray]:
+    """Last-layer token embeddings (L2-normalised, [CLS] and [SEP] included), one matrix per text.
+
+    What bert-score computes with this encoder at layer 6 (its last), but canonical like
+    ``compute``: texts are padded to their token length rounded up to ``PAD_TO`` and batched
+    only with texts of that length, so a text's matrix does not depend on the other texts
+    of a call. Kept in memory (least recently used out past 96 MB): the sentences of a story
+    serve as references for each of its articles in turn.
+    """
+    global _token_bytes
+    import torch
+
+    out: dict[str, np.ndarray] = {}
+    todo: dict[str, str] = {}
+    for t in texts:
+        k = _key(t)
+        if k in _TOKEN_CACHE:
+            _TOKEN_CACHE.move_to_end(k)
+            out[k] = _TOKEN_CACHE[k]
+        else:
+            todo.setdefault(k, t)
+    if todo:
+        model = registry.get("encoder", settings.device)
+        bert = model[0].auto_model
+        pad_id = model.tokenizer.pad_token_id or 0
+        ids = {k: token_ids(t) for k, t in todo.items()}
+        by_length: defaultdict[int, list[str]] = defaultdict(list)
+        for k in sorted(ids):
+            by_length[-(-len(ids[k]) // PAD_TO) * PAD_TO].append(k)
+        size = max(1, settings.batch_size)
+        for length in sorted(by_length):
+            members = by_length[length]
+            for start in range(0, len(members), size):
+                chunk = members[start : start + size]
+                x = torch.full((len(chunk), length), pad_id, dtype=torch.long)
+                mask = torch.zeros((len(chunk), length), dtype=torch.long)
+                for row, k in enumerate(chunk):
+                    x[row, : len(ids[k])] = torch.tensor(ids[k])
+                    mask[row, : len(ids[k])] = 1
+                with torch.inference_mode():
+                    hidden = bert(input_ids=x.to(bert.device), attention_mask=mask.to(bert.device))[0].float()
+                    hidden = hidden / torch.norm(hidden, dim=-1, keepdim=True)
+                hidden_np = hidden.cpu().numpy()
+                for row, k in enumerate(chunk):
+                    mat = np.ascontiguousarray(hidden_np[row, : len(ids[k])])
+                    out[k] = mat
+                    _TOKEN_CACHE[k] = mat
+                    _token_bytes += mat.nbytes
+        while _token_bytes > _TOKEN_CACHE_BYTES and _TOKEN_CACHE:
+            _, old = _TOKEN_CACHE.popitem(last=False)
+            _token_bytes -= old.nbytes
+    return [out[_key(t)] for t in texts]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -54,21 +55,27 @@ def surprisal(texts: list[str], settings: Settings) -> list[Surprisal]:
 
 
 def continuation_logprob(prefix: str, options: list[str], settings: Settings) -> list[float]:
-    """log P(option | prefix) summed over the option's tokens, for each option."""
+    """log P(option | prefix) summed over the option's tokens, for each option.
+
+    Each option is its own forward pass (no padding, so a value never depends on the other
+    options), remembered per (prefix, option): the collocation signal asks for our own phrase
+    once per alternative the other outlets offer.
+    """
+    return [_option_logprob(prefix, option, settings) for option in options]
+
+
+@lru_cache(maxsize=4096)
+def _option_logprob(prefix: str, option: str, settings: Settings) -> float:
     import torch
 
     model, tok = _model(settings)
     device = next(model.parameters()).device
-    scores = []
-    base = tok(prefix, return_tensors="pt")["input_ids"][0]
-    for option in options:
-        ids = tok(prefix + option, return_tensors="pt")["input_ids"][0]
-        n = len(base)
-        with torch.inference_mode():
-            logits = model(input_ids=ids.unsqueeze(0).to(device)).logits[0]
-        logp = torch.log_softmax(logits.float(), dim=-1)
-        scores.append(float(sum(logp[j - 1, ids[j]] for j in range(max(n, 1), len(ids)))))
-    return scores
+    n = len(tok(prefix, return_tensors="pt")["input_ids"][0])
+    ids = tok(prefix + option, return_tensors="pt")["input_ids"][0]
+    with torch.inference_mode():
+        logits = model(input_ids=ids.unsqueeze(0).to(device)).logits[0]
+    logp = torch.log_softmax(logits.float(), dim=-1)
+    return float(sum(logp[j - 1, ids[j]] for j in range(max(n, 1), len(ids))))
 
 
 def signature() -> str:

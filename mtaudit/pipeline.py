@@ -13,7 +13,7 @@ from typing import Any
 
 from mtaudit import __version__, align, detect, ingest, reference, score, signals, stories
 from mtaudit.settings import Settings
-from mtaudit.types import Article, Problem
+from mtaudit.types import Article, Link, Problem
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -28,6 +28,23 @@ def signature(settings: Settings) -> str:
     return "|".join([f"mtaudit:{__version__}", stories.signature(settings), detect.signature(settings)])
 
 
+CHUNK = 16  # articles prepared (aligned, detected, referenced) ahead of the ones being scored
+
+
+@dataclass
+class _Prepared:
+    """One article between detection and scoring: everything but the scores."""
+
+    article: Article
+    sid: str | None
+    others: list[Article]
+    links: dict[int, list[Link]]
+    evidence: list[Any]
+    verdict: Any
+    refs: list[list[dict[str, Any]]]
+    lexical: score.LexicalJob
+
+
 def audit_articles(
     articles: list[Article],
     settings: Settings,
@@ -39,6 +56,11 @@ def audit_articles(
 
     ``context`` are articles already audited (an earlier night's coverage): they join the
     story grouping and serve as references but get no report of their own.
+
+    Articles go in chunks of ``CHUNK``: a chunk is aligned, detected and given references
+    while the helper process computes the previous chunk's lexical scores (TER is pure
+    Python and the costliest score), then the previous chunk is scored and reported. Every
+    figure is computed per article exactly as before; only the order of work changes.
     """
     context = context or []
     pool = articles + [c for c in context if c.article_id not in {a.article_id for a in articles}]
@@ -51,48 +73,102 @@ def audit_articles(
     sources = {a.article_id: a.source for a in pool}
     sigs = score.signatures(settings)
     sig = signature(settings)
-    reports = []
-    for n, article in enumerate(articles):
+    reports: list[dict[str, Any]] = []
+    pending: list[_Prepared] = []
+    for lo in range(0, len(articles), CHUNK):
+        ready = _prepare(articles[lo : lo + CHUNK], story_of, by_story, sources, settings)
+        for prep in pending:
+            reports.append(_finish(prep, settings, sig, sigs))
+            if progress:
+                progress("audit", len(reports), len(articles))
+        pending = ready
+    for prep in pending:
+        reports.append(_finish(prep, settings, sig, sigs))
+        if progress:
+            progress("audit", len(reports), len(articles))
+    return reports
+
+
+def _prepare(chunk: list[Article], story_of: dict[str, str | None], by_story: dict[str, list[Article]],
+             sources: dict[str, str], settings: Settings) -> list[_Prepared]:
+    """Align, detect and reference a chunk, and start its lexical scores in the helper process."""
+    aligned = []
+    for article in chunk:
         sid = story_of.get(article.article_id)
         others = [o for o in by_story.get(sid, []) if o.article_id != article.article_id] if sid else []
-        links = align.align(article, others, settings)
+        aligned.append((article, sid, others, align.align(article, others, settings)))
+    _prefetch_merges(aligned, settings)
+    out = []
+    for article, sid, others, links in aligned:
         index = signals.StoryIndex.build(others)
         evidence = detect.sentences(article, links, index, settings)
         verdict = detect.model_verdict(article, evidence, settings, has_context=bool(others))
         by_id = {o.article_id: o for o in others}
         refs = [reference.references(links[s.index], sources, settings, sentence=s.text, articles=by_id) for s in article.sentences]
-        scores = score.score([s.text for s in article.sentences], [[r["text"] for r in rs] for rs in refs], settings,
-                             fluency_for=[ev.flagged for ev in evidence])
-        sentences = []
-        for sent, ev, rs, sc in zip(article.sentences, evidence, refs, scores):
-            sentences.append({
-                "index": sent.index, "start": sent.start, "end": sent.end, "text": sent.text,
-                "flagged": ev.flagged, "mt_probability": ev.probability,
-                "spans": [sp.to_dict() for sp in ev.spans],
-                "references": rs,
-                "reference_note": reference.status(links[sent.index], rs, settings),
-                "repaired": reference.repair(article, sent, ev.spans),
-                "scores": sc.__dict__,
-            })
+        job = score.submit_lexical([s.text for s in article.sentences], [[r["text"] for r in rs] for rs in refs], settings)
+        out.append(_Prepared(article, sid, others, links, evidence, verdict, refs, job))
+    return out
+
+
+def _prefetch_merges(aligned: list[tuple[Article, str | None, list[Article], dict[int, list[Link]]]], settings: Settings) -> None:
+    """Embed, in one call for the chunk, the adjacent-sentence pairs ``reference.references`` will try.
+
+    The texts are built as ``reference._merge_adjacent`` builds them; embeddings do not depend
+    on the batch they are computed in (``mtaudit.embed``), so this changes no figure: it only
+    turns many small encoder calls into a few full ones (the calls there then hit the cache).
+    """
+    from mtaudit import embed
+
+    texts: dict[str, None] = {}
+    for _, _, others, links in aligned:
         if not others:
-            verdict.reasons.append("no other coverage of this story in the batch: reference-free signals only")
-        reports.append({
-            "article_id": article.article_id, "source": article.source, "title": article.title,
-            "date": article.date, "story_id": sid,
-            "story_articles": sorted(o.article_id for o in others),
-            "meta": article.meta,
-            "verdict": {
-                "machine_translated": verdict.machine_translated, "probability": verdict.probability,
-                "pivot_language": verdict.pivot_language, "pivot_confidence": verdict.pivot_confidence, "abstained": verdict.abstained,
-                "reasons": verdict.reasons, "method": verdict.method,
-            },
-            "sentences": sentences,
-            "signature": sig,
-            "signatures": sigs,
+            continue
+        by_index = {o.article_id: {s.index: s for s in o.sentences} for o in others}
+        for sent_links in links.values():
+            for link in sent_links:
+                sents = by_index.get(link.article_id)
+                here = sents.get(link.sentence_index) if sents else None
+                if sents is None or here is None:
+                    continue
+                for other in (sents.get(link.sentence_index - 1), sents.get(link.sentence_index + 1)):
+                    if other is not None:
+                        texts[" ".join(s.text for s in sorted([here, other], key=lambda s: s.index))] = None
+    if texts:
+        embed.encode(list(texts), settings)
+
+
+def _finish(prep: _Prepared, settings: Settings, sig: str, sigs: dict[str, str]) -> dict[str, Any]:
+    """Score one prepared article and build its report."""
+    article, evidence, refs, links, verdict, others = prep.article, prep.evidence, prep.refs, prep.links, prep.verdict, prep.others
+    scores = score.score([s.text for s in article.sentences], [[r["text"] for r in rs] for rs in refs], settings,
+                         fluency_for=[ev.flagged for ev in evidence], lexical_job=prep.lexical)
+    sentences = []
+    for sent, ev, rs, sc in zip(article.sentences, evidence, refs, scores):
+        sentences.append({
+            "index": sent.index, "start": sent.start, "end": sent.end, "text": sent.text,
+            "flagged": ev.flagged, "mt_probability": ev.probability,
+            "spans": [sp.to_dict() for sp in ev.spans],
+            "references": rs,
+            "reference_note": reference.status(links[sent.index], rs, settings),
+            "repaired": reference.repair(article, sent, ev.spans),
+            "scores": sc.__dict__,
         })
-        if progress:
-            progress("audit", n + 1, len(articles))
-    return reports
+    if not others:
+        verdict.reasons.append("no other coverage of this story in the batch: reference-free signals only")
+    return {
+        "article_id": article.article_id, "source": article.source, "title": article.title,
+        "date": article.date, "story_id": prep.sid,
+        "story_articles": sorted(o.article_id for o in others),
+        "meta": article.meta,
+        "verdict": {
+            "machine_translated": verdict.machine_translated, "probability": verdict.probability,
+            "pivot_language": verdict.pivot_language, "pivot_confidence": verdict.pivot_confidence, "abstained": verdict.abstained,
+            "reasons": verdict.reasons, "method": verdict.method,
+        },
+        "sentences": sentences,
+        "signature": sig,
+        "signatures": sigs,
+    }
 
 
 def audit(

@@ -11,18 +11,31 @@ Four families, all computed from the sentence and its references only:
 - quality: one number in [0, 1] combining them with weights fitted on human judgements
   (``models/quality/weights.json``, see ``mtaudit.quality``).
 
-Slow scores (BERTScore, LM) are cached on disk by text hash under the cache root, keyed by
-the model and package versions, so re-runs and the meta-evaluation never score a text twice.
+Slow scores (BERTScore, LM, and the lexical triple, whose TER is the costliest of all) are
+cached on disk by text hash under the cache root, keyed by the model and package versions, so
+re-runs and the meta-evaluation never score a text twice.
+
+TER is sacrebleu's, to the last digit, computed faster in two exact ways: references are tried
+in order of a lower bound on their edits (the bag-of-words difference: shifts never change it,
+every other edit mends at most one word of it), and one whose bound cannot beat the best so far
+is skipped, since the multi-reference TER keeps only the fewest edits; and ``submit_lexical``
+runs the pure-Python lexical scores in a helper process, overlapping the neural ones.
 """
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
+import multiprocessing
+import os
+import re
 import sqlite3
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -30,6 +43,7 @@ from typing import Any
 
 import numpy as np
 from sacrebleu.metrics import BLEU, CHRF, TER
+from sacrebleu.metrics.lib_ter import translation_edit_rate
 
 from mtaudit import embed
 from mtaudit.settings import Settings, cache_root
@@ -39,10 +53,41 @@ LM_MAX_TOKENS = 128  # fluency reads at most this many tokens of a sentence
 SCORE_FIELDS = ("chrf", "bleu", "ter", "semantic", "bertscore", "fluency", "quality")
 
 
+class PrunedTER(TER):
+    """sacrebleu's TER with the same result, skipping references that cannot have the fewest edits.
+
+    A reference's edits are at least max(hypothesis words it lacks, its words the hypothesis
+    lacks), as multisets: shifts keep the multiset, and an insertion, deletion or substitution
+    mends at most one word on each side. References go in order of that bound; once the bound
+    reaches the best count so far, no later reference can lower it. The average reference
+    length (the denominator) still counts every reference, as sacrebleu does.
+    """
+
+    def _compute_segment_statistics(self, hypothesis: str, ref_kwargs: dict[str, Any]) -> list[float]:
+        words_hyp = hypothesis.split()
+        ref_words: list[list[str]] = ref_kwargs["ref_words"]
+        hyp_bag = Counter(words_hyp)
+        bounds = []
+        for j, words_ref in enumerate(ref_words):
+            ref_bag = Counter(words_ref)
+            bounds.append((max((hyp_bag - ref_bag).total(), (ref_bag - hyp_bag).total()), j))
+        best = int(1e16)
+        for bound, j in sorted(bounds):
+            if bound >= best:
+                break
+            num_edits, _ = translation_edit_rate(words_hyp, ref_words[j])
+            best = min(best, num_edits)
+        ref_lengths = 0
+        for words_ref in ref_words:
+            ref_lengths += len(words_ref)
+        return [best, ref_lengths / len(ref_words)]
+
+
 @lru_cache(maxsize=1)
 def metrics() -> dict[str, object]:
     """chrF++ (word order 2), sentence BLEU (exponential smoothing, effective order), TER."""
-    table: dict[str, object] = {"chrf": CHRF(word_order=2), "bleu": BLEU(effective_order=True), "ter": TER()}
+    table: dict[str, object] = {"chrf": CHRF(word_order=2), "bleu": BLEU(effective_order=True), "ter": TER(),
+                                "ter_fast": PrunedTER()}
     for metric in table.values():
         metric.sentence_score("warm up", ["warm up"])  # type: ignore[attr-defined]  # fixes the signature's fields
     return table
@@ -136,13 +181,118 @@ def cached(
 
 
 def lexical(hyp: str, refs: list[str]) -> dict[str, float]:
-    """sacrebleu's sentence chrF++, BLEU and TER against all references at once."""
+    """sacrebleu's sentence chrF++, BLEU and TER against all references at once (TER via ``PrunedTER``: same value)."""
     m = metrics()
     return {
         "chrf": round(m["chrf"].sentence_score(hyp, refs).score, 2),  # type: ignore[attr-defined]
         "bleu": round(m["bleu"].sentence_score(hyp, refs).score, 2),  # type: ignore[attr-defined]
-        "ter": round(m["ter"].sentence_score(hyp, refs).score, 2),  # type: ignore[attr-defined]
+        "ter": round(m["ter_fast"].sentence_score(hyp, refs).score, 2),  # type: ignore[attr-defined]
     }
+
+
+def lexical_many(pairs: list[tuple[str, list[str]]]) -> list[dict[str, float]]:
+    """``lexical`` for many (sentence, references) pairs; what the helper process runs."""
+    return [lexical(h, rs) for h, rs in pairs]
+
+
+@lru_cache(maxsize=1)
+def _lexical_tag() -> str:
+    """Cache key part for the lexical triple: the metrics' signatures, less ``nrefs`` (which a sacrebleu
+    metric object rewrites with every sentence it scores)."""
+    m = metrics()
+    sigs = (re.sub(r"nrefs:[^|]*", "nrefs:var", str(m[k].get_signature())) for k in ("chrf", "bleu", "ter"))  # type: ignore[attr-defined]
+    return _hash(*sigs)[:8]
+
+
+_POOL: ProcessPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def _pool() -> ProcessPoolExecutor | None:
+    """One helper process for the lexical scores, or None where one cannot or should not run.
+
+    Not in a daemonic process (a Dask worker: it may not have children, and the cluster
+    already fills the cores) nor with ``MTAUDIT_LEXICAL_PROCESS=0``. Spawned, not forked: the
+    helper imports only sacrebleu and this module, never torch.
+    """
+    global _POOL
+    if os.environ.get("MTAUDIT_LEXICAL_PROCESS", "1") == "0" or multiprocessing.current_process().daemon:
+        return None
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                                        initializer=_exit_with_parent, initargs=(os.getpid(),))
+            atexit.register(shutdown_pool)
+        return _POOL
+
+
+def _exit_with_parent(parent: int) -> None:
+    """In the helper: end when the parent process is gone (killed with SIGKILL it cannot stop us)."""
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent:
+                os._exit(0)
+
+    threading.Thread(target=watch, daemon=True, name="mtaudit-parent-watch").start()
+
+
+def shutdown_pool() -> None:
+    """Stop the helper process (also run at exit)."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is not None:
+            _POOL.shutdown(wait=True, cancel_futures=True)
+            _POOL = None
+
+
+class LexicalJob:
+    """Lexical scores of a list of sentences, cached ones at once, the rest maybe still computing."""
+
+    def __init__(self, hyps: list[str], refs: list[list[str]], settings: Settings, background: bool = True) -> None:
+        self.settings = settings
+        self.todo = [i for i, rs in enumerate(refs) if rs]
+        tag = _lexical_tag()
+        self.keys = [f"lex-{tag}:{_hash(hyps[i], *refs[i])}" for i in self.todo]
+        self.have = store(settings).get_many(sorted(set(self.keys)))
+        self.missing: dict[str, tuple[str, list[str]]] = {}
+        for i, k in zip(self.todo, self.keys):
+            if k not in self.have and k not in self.missing:
+                self.missing[k] = (hyps[i], list(refs[i]))
+        self.n = len(hyps)
+        self.future: Future[list[dict[str, float]]] | None = None
+        pool = _pool() if background and self.missing else None
+        if pool is not None:
+            try:
+                self.future = pool.submit(lexical_many, list(self.missing.values()))
+            except RuntimeError:  # a broken or shut-down pool: compute here instead
+                self.future = None
+
+    def result(self) -> list[dict[str, float] | None]:
+        """One dict per sentence (None without references); computed here if the helper could not."""
+        if self.missing:
+            values = None
+            if self.future is not None:
+                try:
+                    values = self.future.result()
+                except Exception:  # the helper died (killed, out of memory): computed here, where a real error re-raises
+                    values = None
+            if values is None:
+                values = lexical_many(list(self.missing.values()))
+            new = dict(zip(self.missing, values))
+            store(self.settings).put_many(new)
+            self.have.update(new)
+            self.missing = {}
+        out: list[dict[str, float] | None] = [None] * self.n
+        for i, k in zip(self.todo, self.keys):
+            out[i] = dict(self.have[k])
+        return out
+
+
+def submit_lexical(hyps: list[str], refs: list[list[str]], settings: Settings) -> LexicalJob:
+    """Start the lexical scores of these sentences in the helper process; ``.result()`` waits for them."""
+    return LexicalJob(hyps, refs, settings)
 
 
 def semantic(hyps: list[str], refs: list[list[str]], settings: Settings) -> list[float | None]:
@@ -176,14 +326,40 @@ def _bertscorer(device: str) -> Any:
     return BERTScorer(model_type=str(get_model_path()), num_layers=BERTSCORE_LAYER, lang="en", device=device)
 
 
+BERTSCORE_SCHEME = "pad8-v1"  # how the token embeddings are batched (see embed.token_vectors); bump on change
+
+
 def _bertscore_id() -> str:
     from mtaudit import registry
 
-    return f"{registry.describe('encoder')}|L{BERTSCORE_LAYER}|bert_score-{registry.package_version('bert-score')}"
+    return (f"{registry.describe('encoder')}|L{BERTSCORE_LAYER}|bert_score-{registry.package_version('bert-score')}"
+            f"-formula|batch:{BERTSCORE_SCHEME}")
+
+
+def bertscore_f1(hyp: np.ndarray, ref: np.ndarray) -> float:
+    """bert-score's F1 (no idf: every word piece weighs 1 but [CLS] and [SEP], which weigh 0) from
+    normalised token matrices; greedy matching over all tokens, as bert-score does."""
+    sim = hyp @ ref.T
+    p = float(sim[1:-1].max(axis=1).mean()) if len(hyp) > 2 else 0.0
+    r = float(sim.max(axis=0)[1:-1].mean()) if len(ref) > 2 else 0.0
+    f = 2 * p * r / (p + r) if (p + r) else 0.0
+    return 0.0 if np.isnan(f) else f
 
 
 def bertscore(hyps: list[str], refs: list[list[str]], settings: Settings) -> list[float | None]:
-    """BERTScore F1 against the best reference (bert-score on the packaged MiniLM, no idf, no rescaling)."""
+    """BERTScore F1 against the best reference (bert-score's formula on the packaged MiniLM, layer 6, no idf,
+    no rescaling).
+
+    The token embeddings come from ``embed.token_vectors``, not from the bert-score package:
+    the same encoder, layer and word pieces, but padded canonically, so a sentence's score
+    does not depend on what else shares its batch (the Dask run equals the single process),
+    and a sentence that serves as a reference for several articles of a story is encoded
+    once. The value is the package's for the pair scored on its own (checked in
+    tests/test_fast_paths.py); in the package's own padded batches a padding position scores a
+    cosine of 0 in the greedy max, so for a pair whose best token match is negative its value
+    there depends on the batch (the only case where the two differ: none of the 590
+    sentences of the 50-article benchmark batch).
+    """
     todo = [i for i, rs in enumerate(refs) if rs]
     if not todo:
         return [None] * len(hyps)
@@ -191,12 +367,10 @@ def bertscore(hyps: list[str], refs: list[list[str]], settings: Settings) -> lis
     keys = [_hash(hyps[i], *refs[i]) for i in todo]
 
     def compute(pos: list[int]) -> list[Any]:
-        from mtaudit import registry
-
-        scorer = _bertscorer(registry.pick_device(settings.device))
         idx = [todo[p] for p in pos]
-        _, _, f1 = scorer.score([hyps[i] for i in idx], [list(refs[i]) for i in idx], batch_size=settings.batch_size)
-        return [round(float(x), 4) for x in f1]
+        texts = list(dict.fromkeys([hyps[i] for i in idx] + [r for i in idx for r in refs[i]]))
+        mats = dict(zip(texts, embed.token_vectors(texts, settings)))
+        return [round(max(bertscore_f1(mats[hyps[i]], mats[r]) for r in refs[i]), 4) for i in idx]
 
     vals = cached(f"bertscore-{tag}", keys, compute, settings)
     out: list[float | None] = [None] * len(hyps)
@@ -231,24 +405,29 @@ def fluency(texts: list[str], settings: Settings) -> list[float]:
 
 
 def features(
-    hyps: list[str], refs: list[list[str]], settings: Settings, use_lm: bool = True, lm_mask: list[bool] | None = None
+    hyps: list[str], refs: list[list[str]], settings: Settings, use_lm: bool = True, lm_mask: list[bool] | None = None,
+    lexical_job: LexicalJob | None = None,
 ) -> list[dict[str, float | None]]:
     """Every raw score the quality model may use, one dict per sentence (empty without references).
 
     The LM runs on sentences with references, and only where ``lm_mask`` is true if given.
+    ``lexical_job`` (from ``submit_lexical`` on the same sentences) is collected last, so
+    the helper process computes TER while this one runs the neural scores.
     """
+    job = lexical_job or LexicalJob(hyps, refs, settings, background=False)
     sem = semantic(hyps, refs, settings)
     bs = bertscore(hyps, refs, settings)
     has = [i for i, rs in enumerate(refs) if rs and (lm_mask is None or lm_mask[i])]
     lmv: dict[int, dict[str, float]] = {}
     if use_lm and has:
         lmv = dict(zip(has, lm_stats([hyps[i] for i in has], settings)))
+    lex = job.result()
     out: list[dict[str, float | None]] = []
     for i, (h, rs) in enumerate(zip(hyps, refs)):
         if not rs:
             out.append({})
             continue
-        row: dict[str, float | None] = {**lexical(h, rs), "semantic": sem[i], "bertscore": bs[i]}
+        row: dict[str, float | None] = {**(lex[i] or {}), "semantic": sem[i], "bertscore": bs[i]}
         ratio = len(h) / max(np.mean([len(r) for r in rs]), 1.0)
         row["len_ratio"] = round(float(ratio), 4)
         # exposure: the longer the content, the more chances of an error. Taken from the references, so
@@ -262,7 +441,8 @@ def features(
 
 
 def score(
-    hyps: list[str], refs: list[list[str]], settings: Settings, use_lm: bool = False, fluency_for: list[bool] | None = None
+    hyps: list[str], refs: list[list[str]], settings: Settings, use_lm: bool = False, fluency_for: list[bool] | None = None,
+    lexical_job: LexicalJob | None = None,
 ) -> list[Scores]:
     """One Scores per sentence; all None where it has no reference good enough to score against.
 
@@ -276,7 +456,7 @@ def score(
 
     mask = None if use_lm else (fluency_for or [False] * len(hyps))
     out = []
-    for feats in features(hyps, refs, settings, use_lm=use_lm or any(mask or []), lm_mask=mask):
+    for feats in features(hyps, refs, settings, use_lm=use_lm or any(mask or []), lm_mask=mask, lexical_job=lexical_job):
         if not feats:
             out.append(Scores())
             continue

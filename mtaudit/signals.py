@@ -14,7 +14,7 @@ import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from rapidfuzz import fuzz
 from wordfreq import zipf_frequency
@@ -68,9 +68,12 @@ class Token:
     end: int
     text: str
 
-    @property
+    @cached_property
     def lower(self) -> str:
-        """Comparison key: lower case, straight apostrophe, no possessive ("Hegseth’s" = "hegseth")."""
+        """Comparison key: lower case, straight apostrophe, no possessive ("Hegseth’s" = "hegseth").
+
+        Cached on the token: the signals read it in their inner loops.
+        """
         key = self.text.lower().replace("’", "'")
         return key[:-2] if key.endswith("'s") and len(key) > 3 else key
 
@@ -146,6 +149,22 @@ class StoryIndex:
         idx.vocab, idx.names, idx.name_runs, idx.surface = dict(vocab), dict(names), dict(runs), dict(surface)
         idx.pairs, idx.pair_sentences = dict(pairs), dict(pair_sentences)
         return idx
+
+    def pairs_sharing_one_word(self, first: str, second: str) -> list[tuple[tuple[str, str], set[tuple[str, int]]]]:
+        """The (pair, sentences) items of ``pair_sentences`` with exactly one of ``first``/``second`` in
+        place, in the dict's own order: what a scan of every pair keeps, from an index instead."""
+        index = self.__dict__.get("_by_word")
+        if index is None:
+            by_first: defaultdict[str, list[int]] = defaultdict(list)
+            by_second: defaultdict[str, list[int]] = defaultdict(list)
+            items = list(self.pair_sentences.items())
+            for n, ((x, y), _) in enumerate(items):
+                by_first[x].append(n)
+                by_second[y].append(n)
+            index = self.__dict__["_by_word"] = (items, dict(by_first), dict(by_second))
+        items, by_first, by_second = index
+        hits = sorted(set(by_first.get(first, ())) ^ set(by_second.get(second, ())))
+        return [items[n] for n in hits]
 
     def usual(self, word: str) -> str:
         """The spelling the other outlets use most for a word."""
@@ -283,19 +302,20 @@ def collocation(ctx: Context) -> list[Span]:
     for a, b in zip(toks, toks[1:]):
         if ctx.article.text[a.end : b.start] != " ":
             continue
-        if a.lower in STOP_WORDS or b.lower in STOP_WORDS:
+        al, bl = a.lower, b.lower
+        if al in STOP_WORDS or bl in STOP_WORDS:
             continue
-        mine = table.get((a.lower, b.lower), 0)
-        for (x, y), where in ctx.story.pair_sentences.items():
-            if (x == a.lower) == (y == b.lower) or x in STOP_WORDS or y in STOP_WORDS:
-                continue  # exactly one content word must differ
+        mine = table.get((al, bl), 0)
+        for (x, y), where in ctx.story.pairs_sharing_one_word(al, bl):  # exactly one content word must differ
+            if x in STOP_WORDS or y in STOP_WORDS:
+                continue
             fixed = table.get((x, y), 0)
             if fixed < floor or mine * 1000 > fixed or not (where & linked):
                 continue
-            ours, theirs = (b.lower, y) if x == a.lower else (a.lower, x)
+            ours, theirs = (bl, y) if x == al else (al, x)
             if theirs in present or _word_similarity(ours, theirs, ctx.settings) < 0.35:
                 continue
-            if len(ids_of(ctx.story.pairs, (a.lower, b.lower))) >= len(ctx.story.pairs[(x, y)]):
+            if len(ids_of(ctx.story.pairs, (al, bl))) >= len(ctx.story.pairs[(x, y)]):
                 continue  # as many outlets write ours as theirs: no majority against it
             gap = _lm_gap(ctx, a, b, f"{x} {y}")
             if gap < ctx.settings.collocation_lm_gap:
