@@ -36,10 +36,15 @@ def _settings(config: Path | None, **flags: Any):  # type: ignore[no-untyped-def
     from mtaudit.settings import load_settings
 
     try:
-        return load_settings(config, **flags)
-    except (OSError, ValueError) as exc:
+        settings = load_settings(config, **flags)
+        if settings.device == "cuda":  # say so now, not as a traceback once the first model loads
+            from mtaudit import registry
+
+            registry.pick_device(settings.device)
+    except (OSError, ValueError, RuntimeError) as exc:
         err.print(f"[red]error:[/red] settings: {exc}")
         raise typer.Exit(EXIT_USAGE) from exc
+    return settings
 
 
 @contextlib.contextmanager

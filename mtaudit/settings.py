@@ -55,6 +55,9 @@ def _coerce(name: str, value: Any) -> Any:
     return str(value)
 
 
+DEVICES = ("auto", "cpu", "cuda")
+
+
 def load_settings(config: Path | None = None, **flags: Any) -> Settings:
     """Layer the sources; unknown keys are an error so a typo never passes silently."""
     values: dict[str, Any] = {}
@@ -75,6 +78,8 @@ def load_settings(config: Path | None = None, **flags: Any) -> Settings:
         if env is not None:
             values[f.name] = _coerce(f.name, env)
     values.update({k: v for k, v in flags.items() if v is not None})
+    if values.get("device", "auto") not in DEVICES:
+        raise ValueError(f"device {values['device']!r} is not one of {', '.join(DEVICES)}")
     return Settings(**values)
 
 

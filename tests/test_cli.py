@@ -81,3 +81,14 @@ def test_models_lists_the_registry() -> None:
 def test_version() -> None:
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0 and result.output.startswith("mtaudit ")
+
+
+def test_a_device_that_is_not_there_is_a_usage_error(tmp_path: Path) -> None:
+    import torch
+
+    result = runner.invoke(app, ["audit", str(ROOT / "seeds"), "--out", str(tmp_path / "r"), "--device", "tpu"])
+    assert result.exit_code == 2 and "not one of auto, cpu, cuda" in result.output
+    if not torch.cuda.is_available():
+        result = runner.invoke(app, ["audit", str(ROOT / "seeds"), "--out", str(tmp_path / "r"), "--device", "cuda"])
+        assert result.exit_code == 2 and "no CUDA device" in result.output
+    assert not (tmp_path / "r").exists()

@@ -25,3 +25,12 @@ def test_unknown_key_is_an_error(tmp_path: Path) -> None:
     cfg.write_text("[audit]\nalign_topk = 7\n")
     with pytest.raises(ValueError, match="unknown setting 'align_topk'"):
         load_settings(cfg)
+
+
+@pytest.mark.parametrize("device,ok", [("auto", True), ("cpu", True), ("cuda", True), ("gpu", False), ("", False)])
+def test_device_values(device: str, ok: bool) -> None:
+    if ok:
+        assert load_settings(None, device=device).device == device
+    else:
+        with pytest.raises(ValueError, match="not one of"):
+            load_settings(None, device=device)
