@@ -29,6 +29,8 @@ out = Console()
 EXIT_CLEAN, EXIT_FLAGGED, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="TOML settings file (\\[audit] table). Default: ./mtaudit.toml if present.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout (for scripts).")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar, no table.")]
 DeviceOpt = Annotated[str | None, typer.Option("--device", help="auto, cpu or cuda.")]
 
 
@@ -244,8 +246,8 @@ def meta_eval(
     fit: Annotated[bool, typer.Option("--fit", help="Refit the quality weights on this file (grouped CV by doc_id reported) and save models/quality/weights.json.")] = False,
     docs: Annotated[int | None, typer.Option("--docs", help="Only the first N documents (by doc_id), for a quick look.")] = None,
     lm_docs: Annotated[int | None, typer.Option("--lm-docs", help="Run the LM on N documents only (a fixed seeded subset): it is the slow part.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout (for scripts).")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar, no table.")] = False,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
     config: ConfigOpt = None,
     device: DeviceOpt = None,
 ) -> None:
@@ -313,8 +315,8 @@ def story_eval(
     rate: Annotated[float, typer.Option("--rate", help="Share of the victim article's sentences replaced by their round trip (1.0 = whole article).")] = 0.5,
     seed: Annotated[int, typer.Option("--seed", help="Seed for the story order, the victim and the damaged sentences.")] = 7,
     rows_out: Annotated[Path | None, typer.Option("--rows", help="Write the per-sentence rows to this CSV.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout (for scripts).")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar, no table.")] = False,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
     config: ConfigOpt = None,
     device: DeviceOpt = None,
 ) -> None:
@@ -476,7 +478,7 @@ def train(
     model_dir: Annotated[Path, typer.Option("--model-dir", help="Where detector.json, metrics.json and MODEL_CARD.md go.")] = Path("models/detector"),
     lm_k: Annotated[int, typer.Option("--lm-sentences", help="Sentences per article the language model reads (0: LM family off; costly on CPU).")] = 0,
     ablation: Annotated[bool, typer.Option("--ablation/--no-ablation", help="Measure each signal family's contribution (slower).")] = True,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the metrics as JSON.")] = False,
+    as_json: JsonOpt = False,
     config: ConfigOpt = None,
 ) -> None:
     """Train the calibrated detector (logistic regression over explainable features, Platt calibration)
@@ -524,7 +526,7 @@ def eval_cmd(
     predictions: Annotated[Path | None, typer.Option("--predictions", help="Write one CSV row per article: id, label, probability, verdict, how.")] = None,
     model_dir: Annotated[Path, typer.Option("--model-dir", help="The detector to evaluate.")] = Path("models/detector"),
     training_data: Annotated[Path, typer.Option("--training-data", help="make-data folder: rows the detector trained on are scored out-of-fold from it.")] = Path("data/detector"),
-    as_json: Annotated[bool, typer.Option("--json", help="Print the metrics as JSON.")] = False,
+    as_json: JsonOpt = False,
     config: ConfigOpt = None,
 ) -> None:
     """Evaluate the detector on any JSONL file: only `id` and `text` feed the prediction; rows with a `label`
