@@ -104,16 +104,16 @@ def audit(
         raise typer.Exit(EXIT_USAGE)
     with _progress(quiet or as_json) as tick:
         if engine == "local":
-            result = pipeline.audit(inputs, settings, progress=tick)
+            found, stream = pipeline.audit_stream(inputs, settings, progress=tick)
         else:
             from mtaudit import ingest
 
             articles, found = ingest.ingest(inputs, settings)
-            result = pipeline.AuditResult(
-                engines.run(articles, settings, engine, workers=workers, threads=threads, scheduler=scheduler, progress=tick), found
-            )
-        for rep in result.reports:
+            stream = iter(engines.run(articles, settings, engine, workers=workers, threads=threads, scheduler=scheduler, progress=tick))
+        result = pipeline.AuditResult([], found)
+        for rep in stream:  # each report lands as soon as it is done; only its slim summary stays in memory
             report.write_article(rep, out_dir, ("json",) + tuple(f for f in fmt if f != "json"))
+            result.reports.append(report.slim(rep))
         meta = {"version": __version__, "signature": pipeline.signature(settings), "inputs": [str(p) for p in inputs]}
         problems = [p.__dict__ for p in result.problems]
         report.write_summary(result.reports, problems, out_dir, meta)

@@ -55,6 +55,17 @@ def summary_row(report: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def slim(report: dict[str, Any]) -> dict[str, Any]:
+    """What the batch summary and the index page need of a report once its files are written.
+
+    Sentence texts, references and repairs go (they are most of a report's memory); the
+    verdict, the flags, the spans and the scores stay, so ``summary_row`` and
+    ``html.index_page`` give the same output from either.
+    """
+    keep = ("index", "flagged", "spans", "scores")
+    return {**report, "sentences": [{k: s[k] for k in keep} for s in report["sentences"]]}
+
+
 def summary_frame(reports: list[dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame([summary_row(r) for r in reports], columns=SUMMARY_COLUMNS)
 

@@ -1,0 +1,36 @@
+"""The audit streams: reports come out one by one, and the slim copy the CLI keeps loses nothing the summary needs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mtaudit import html, ingest, pipeline, report
+from tests.conftest import SEEDS
+
+
+def test_reports_come_out_before_the_batch_is_done(settings: Any, seed_result: Any) -> None:
+    articles, _ = ingest.ingest([SEEDS], settings)
+    finished: list[int] = []
+    stream = pipeline.iter_audit(articles, settings, progress=lambda stage, done, total: finished.append(done))
+    first = next(stream)
+    assert finished == [1] and len(articles) == 5  # one report finished, four still to score
+    expected = seed_result.reports[0]
+    assert first["article_id"] == expected["article_id"]
+    assert first["verdict"]["probability"] == expected["verdict"]["probability"]
+    assert [s["scores"] for s in first["sentences"]] == [s["scores"] for s in expected["sentences"]]
+    rest = list(stream)
+    assert [r["article_id"] for r in rest] == [r["article_id"] for r in seed_result.reports[1:]]
+    assert finished == [1, 2, 3, 4, 5]
+
+
+def test_empty_batch_streams_nothing(settings: Any) -> None:
+    assert list(pipeline.iter_audit([], settings)) == []
+
+
+def test_slim_reports_give_the_same_summary_and_index(seed_result: Any) -> None:
+    full = seed_result.reports
+    slim = [report.slim(r) for r in full]
+    assert all("text" not in s and "references" not in s for r in slim for s in r["sentences"])
+    assert report.summary_frame(slim).equals(report.summary_frame(full))
+    assert html.index_page(slim) == html.index_page(full)
+    assert len(str(slim)) < 0.5 * len(str(full))  # what makes a 5,000-article batch fit in memory
