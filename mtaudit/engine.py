@@ -21,9 +21,12 @@ dicts. Models load once per worker process (the registry caches them per process
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import logging
 import os
 from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 from mtaudit.settings import Settings
@@ -46,6 +49,29 @@ def prepare_process(threads: int | None = None) -> None:
         import torch
 
         torch.set_num_threads(threads)
+
+
+@cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's ``malloc_trim``, or None on another C library (musl, macOS)."""
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim  # type: ignore[no-any-return]
+    except (OSError, AttributeError):
+        return None
+
+
+def release_memory() -> None:
+    """Give the C heap's free pages back to the system.
+
+    Encoder calls on tensors of ever-changing shapes leave glibc's heap fragmented: free
+    memory it keeps instead of returning, so RSS grew about 1 MB an article (1.65 -> 2.13 GB
+    over 300 articles, 3.4 GB on the way to 5,000) with no Python object growing. Trimming
+    after each chunk keeps it flat (1.62 -> 1.65 GB over the same 300) and costs
+    milliseconds. A no-op where the C library has no ``malloc_trim``.
+    """
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
 
 
 def partition(articles: list[Article], story_of: dict[str, str | None], parts: int) -> list[list[Article]]:
