@@ -38,7 +38,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -383,6 +383,8 @@ def run_size(n: int, work: Path, profile: bool = False, scorer_speed: bool = Fal
             (OUT_DIR / f"profile-{n}.txt").write_text(profiler.output_text(unicode=False, color=False))
         peak_audit = peak_rss_mb()
         helper_rss = helper_rss_mb()
+        print(f"  {n}: {len(reports)} articles audited in {wall:.0f} s ({60 * len(reports) / max(wall, 1e-9):.1f} a minute), "
+              f"peak RSS {peak_audit:.0f} MB; baselines next", file=sys.stderr, flush=True)
         base = _baselines(hyps, refs, settings)
         speed = None
         if scorer_speed:
@@ -486,10 +488,19 @@ def _child(n: int, args: argparse.Namespace) -> dict[str, Any]:
         cmd += ["--threads", str(args.threads)]
     env = {**os.environ, "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE")}
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT)
-    if proc.returncode != 0:
-        return {"articles_requested": n, "error": proc.stderr.strip().splitlines()[-5:]}
-    figures = json.loads(proc.stdout.strip().splitlines()[-1])
+    tail: deque[str] = deque(maxlen=5)
+    with tempfile.TemporaryFile("w+") as stdout:
+        proc = subprocess.Popen(cmd, stdout=stdout, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+        assert proc.stderr is not None
+        for line in proc.stderr:  # pass the child's progress on as it comes: a 5,000 run takes an hour
+            sys.stderr.write(line)
+            tail.append(line.rstrip())
+        proc.wait()
+        stdout.seek(0)
+        lines = stdout.read().strip().splitlines()
+    if proc.returncode != 0 or not lines:
+        return {"articles_requested": n, "error": list(tail)}
+    figures = json.loads(lines[-1])
     figures["process"]["subprocess_wall_s"] = round(time.perf_counter() - t0, 1)
     return figures
 
