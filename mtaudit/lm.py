@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
@@ -31,9 +32,7 @@ def _model(settings: Settings):  # type: ignore[no-untyped-def]
 def surprisal(texts: list[str], settings: Settings) -> list[Surprisal]:
     """Surprisal of every token after the first, batched with padding.
 
-    The vocabulary projection runs one row at a time on its real tokens only: batched logits are
-    batch x length x 49,152 floats (0.5 GB for 16 long sentences, twice that with the softmax),
-    the transient that set the audit's peak memory.
+    Each row is projected to the vocabulary on its real tokens only (``_next_token_nll``).
     """
     import torch
 
@@ -42,7 +41,6 @@ def surprisal(texts: list[str], settings: Settings) -> list[Surprisal]:
         tok.pad_token = tok.eos_token
     out: list[Surprisal] = []
     device = next(model.parameters()).device
-    head = model.get_output_embeddings()
     for i in range(0, len(texts), settings.batch_size):
         chunk = texts[i : i + settings.batch_size]
         enc = tok(chunk, return_tensors="pt", padding=True, truncation=True, max_length=256, return_offsets_mapping=True)
@@ -52,13 +50,24 @@ def surprisal(texts: list[str], settings: Settings) -> list[Surprisal]:
             hidden = model.base_model(input_ids=enc["input_ids"].to(device), attention_mask=enc["attention_mask"].to(device))[0]
             for row, text in enumerate(chunk):
                 keep = mask[row]
-                pos = torch.from_numpy(np.flatnonzero(keep))  # position j predicts token j + 1
-                logits = head(hidden[row, pos.to(device)]).float()
-                target = enc["input_ids"][row, pos + 1].to(device)
-                nll = (torch.logsumexp(logits, dim=-1) - logits.gather(-1, target.unsqueeze(-1)).squeeze(-1)).cpu().numpy()
+                nll = _next_token_nll(model, hidden[row], enc["input_ids"][row], torch.from_numpy(np.flatnonzero(keep))).numpy()
                 offs = [tuple(map(int, o)) for o in offsets[row, 1:][keep].tolist()]
                 out.append(Surprisal(text, offs, nll.astype(float).tolist()))  # type: ignore[arg-type]
     return out
+
+
+def _next_token_nll(model: Any, hidden: Any, ids: Any, pos: Any) -> Any:
+    """Surprisal (nats, on the CPU) of token ``j + 1`` for each position ``j`` in ``pos`` of one sequence.
+
+    Only those positions are projected to the vocabulary: batched logits are batch x length x
+    49,152 floats (0.5 GB for 16 long sentences, twice that with a softmax), the transient that
+    set the audit's peak memory.
+    """
+    import torch
+
+    logits = model.get_output_embeddings()(hidden[pos.to(hidden.device)]).float()
+    target = ids[pos + 1].to(hidden.device)
+    return (torch.logsumexp(logits, dim=-1) - logits.gather(-1, target.unsqueeze(-1)).squeeze(-1)).cpu()
 
 
 def continuation_logprob(prefix: str, options: list[str], settings: Settings) -> list[float]:
@@ -80,9 +89,8 @@ def _option_logprob(prefix: str, option: str, settings: Settings) -> float:
     n = len(tok(prefix, return_tensors="pt")["input_ids"][0])
     ids = tok(prefix + option, return_tensors="pt")["input_ids"][0]
     with torch.inference_mode():
-        logits = model(input_ids=ids.unsqueeze(0).to(device)).logits[0]
-    logp = torch.log_softmax(logits.float(), dim=-1)
-    return float(sum(logp[j - 1, ids[j]] for j in range(max(n, 1), len(ids))))
+        hidden = model.base_model(input_ids=ids.unsqueeze(0).to(device))[0][0]
+        return -float(_next_token_nll(model, hidden, ids, torch.arange(max(n, 1) - 1, len(ids) - 1)).sum())
 
 
 def signature() -> str:
