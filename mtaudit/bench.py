@@ -417,9 +417,18 @@ def run_size(n: int, work: Path, profile: bool = False, scorer_speed: bool = Fal
             "bertscore_vs_chrf": round(base["bertscore"]["wall_s"] / base["chrf"]["wall_s"], 1) if base["chrf"]["wall_s"] else None,
         },
         "scorer_speed": speed,
-        "torch_threads": torch.get_num_threads(), "device": registry.pick_device(settings.device),
+        "torch_threads": torch.get_num_threads(), "device": registry.pick_device(settings.device), **_cuda_figures(),
         "signature": pipeline.signature(settings),
     }
+
+
+def _cuda_figures() -> dict[str, Any]:
+    """The GPU's name and this process's peak GPU memory, when the audit ran on one."""
+    import torch
+
+    if not torch.cuda.is_available() or not torch.cuda.is_initialized():
+        return {}
+    return {"gpu": torch.cuda.get_device_name(0), "cuda_peak_mb": round(torch.cuda.max_memory_allocated() / 2**20, 1)}
 
 
 def run_probe(n: int, work: Path, threads: int | None = None) -> dict[str, Any]:
@@ -487,6 +496,8 @@ def _child(n: int, args: argparse.Namespace) -> dict[str, Any]:
     if args.threads:
         cmd += ["--threads", str(args.threads)]
     env = {**os.environ, "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE")}
+    if args.device:
+        env["MTAUDIT_DEVICE"] = args.device
     t0 = time.perf_counter()
     tail: deque[str] = deque(maxlen=5)
     with tempfile.TemporaryFile("w+") as stdout:
@@ -626,6 +637,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scorer-speed", type=int, default=50, help="run mtaudit.score.speed in the run of this size (0: never)")
     parser.add_argument("--nightly-items", type=int, default=200, help="items for mtaudit.bench_nightly (0: skip it)")
     parser.add_argument("--engines", type=int, default=50, help="compare --engine local and dask (2 workers) on this size (0: skip)")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default=None,
+                        help="where the models run in the timed audits (default: the settings' device, auto)")
     parser.add_argument("--out", type=Path, default=OUT_DIR, help="where the JSON goes (default reports/bench/)")
     parser.add_argument("--probe", default="", help="also time only the batch-level stages (ingest, group, align) at these sizes, e.g. 500,5000")
     parser.add_argument("--child", type=int, default=None, help=argparse.SUPPRESS)
@@ -665,6 +678,7 @@ def main(argv: list[str] | None = None) -> int:
         "benchmark": "mtaudit", "version": __version__, "created": started.isoformat(timespec="seconds"),
         "duration_s": round((datetime.now(UTC) - started).total_seconds(), 1),
         "machine": {"cpus": len(os.sched_getaffinity(0)), "python": platform.python_version(), "torch": torch.__version__,
+                    "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
                     "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "PASSIVE"),
                     "load_average_at_end": [round(x, 2) for x in os.getloadavg()]},
         "sizes": results,
