@@ -101,3 +101,21 @@ def test_helper_ends_when_its_parent_is_killed(tmp_path: Any) -> None:
         time.sleep(0.1)
     os.kill(helper, signal.SIGKILL)
     raise AssertionError("the helper outlived its killed parent")
+
+
+def test_token_vectors_ask_only_for_the_runs_device(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A ``--device cpu`` run on a GPU machine once loaded a second encoder onto the GPU for its tokenizer."""
+    from mtaudit import registry
+
+    asked: list[str] = []
+    real_get = registry.get
+
+    def spy(name: str, device: str = "auto") -> Any:
+        asked.append(device)
+        return real_get(name, device)
+
+    monkeypatch.setattr(registry, "get", spy)
+    embed._TOKEN_CACHE.clear()
+    embed._token_bytes = 0
+    embed.token_vectors(["A sentence nobody has encoded in this test run yet, about rare earth magnets."], settings.replace(device="cpu"))
+    assert asked and set(asked) == {"cpu"}
