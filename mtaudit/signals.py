@@ -43,7 +43,7 @@ def roman(n: int) -> str:
 ROMAN_OF = {w: roman(i + 1) for i, w in enumerate(ORDINALS)}
 
 
-@lru_cache(maxsize=200_000)
+@lru_cache(maxsize=32_768)  # least recently used out; larger only let memory grow with the batch (see features.zipf)
 def zipf(word: str) -> float:
     return zipf_frequency(word.lower(), "en")
 
