@@ -130,13 +130,8 @@ def compute(texts: list[str], settings: Settings) -> np.ndarray:
     return out
 
 
-def encode(texts: list[str], settings: Settings, remember: bool = True) -> np.ndarray:
-    """L2-normalised embeddings, one row per text (cosine = dot product).
-
-    ``remember=False`` reads the memory cache but adds nothing to it (the disk cache is read
-    and written as usual): for a batch-wide pass such as story grouping, whose vectors would
-    otherwise sit in memory for the whole audit (~0.2 GB at 5,000 articles).
-    """
+def encode(texts: list[str], settings: Settings) -> np.ndarray:
+    """L2-normalised embeddings, one row per text (cosine = dot product)."""
     if not texts:
         return np.zeros((0, DIM), dtype=np.float32)
     keys = [_key(t) for t in texts]
@@ -151,15 +146,13 @@ def encode(texts: list[str], settings: Settings, remember: bool = True) -> np.nd
         if use_disk:
             hits = _disk_get(sorted(missing), settings)
             found.update(hits)
-            if remember:
-                _remember(list(hits.items()))
+            _remember(list(hits.items()))
         todo = sorted((k, t) for k, t in missing.items() if k not in found)
         if todo:
             vecs = compute([t for _, t in todo], settings)
             new = [(k, v) for (k, _), v in zip(todo, vecs)]
             found.update(new)
-            if remember:
-                _remember(new)
+            _remember(new)
             if use_disk:
                 _disk_put(new, settings)
     return np.stack([found[k] for k in keys])

@@ -39,14 +39,14 @@ def entities(articles: list[Article]) -> list[set[str]]:
 def vectors(articles: list[Article], settings: Settings) -> np.ndarray:
     """One unit vector per article: the mean of its sentence embeddings.
 
-    The sentence vectors are not kept in memory (``remember=False``): kept, every sentence of
-    the batch stayed there for the whole audit, memory growing with the batch. Alignment
-    encodes a story's sentences again when it reaches the story (or reads the disk cache).
+    The sentence vectors go to the embedding cache, which alignment then reads; the cache is
+    bounded (``embed._CACHE_LIMIT``), so past ~2,000 articles the oldest are dropped and
+    re-encoded when their story comes up, instead of memory growing with the batch.
     """
     out = np.zeros((len(articles), 384), dtype=np.float32)
     for lo in range(0, len(articles), _ENCODE_CHUNK):  # one encoder call per chunk of articles, not per article
         chunk = articles[lo : lo + _ENCODE_CHUNK]
-        vecs = embed.encode([s.text for a in chunk for s in a.sentences], settings, remember=False)
+        vecs = embed.encode([s.text for a in chunk for s in a.sentences], settings)
         at = 0
         for i, a in enumerate(chunk, lo):
             if a.sentences:
