@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -83,8 +84,12 @@ print((mallinfo2().hblkhd - before) / 2**20)  # MB newly held in mappings of the
 @pytest.mark.skipif(engine._libc("mallopt") is None or engine._libc("mallinfo2") is None, reason="needs glibc 2.33+")
 def test_large_blocks_get_their_own_mapping_with_the_threshold_held() -> None:
     """Why the audit holds glibc's mmap threshold: else 1 MB tensors are carved from the heap, which keeps them after free."""
+    # glibc's MALLOC_* variables switch its dynamic threshold off too; Dask's nanny sets one in the
+    # environment of the process that started a local cluster (an earlier test), so leave them out
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
+
     def mapped(mode: str) -> float:
-        out = subprocess.run([sys.executable, "-c", LARGE_BLOCKS, mode], capture_output=True, text=True, check=True)
+        out = subprocess.run([sys.executable, "-c", LARGE_BLOCKS, mode], capture_output=True, text=True, check=True, env=env)
         return float(out.stdout)
 
     assert mapped("fixed") >= 20  # each 1 MB block its own mapping, unmapped when freed
