@@ -25,6 +25,7 @@ import threading
 from collections import OrderedDict, defaultdict
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -168,13 +169,12 @@ _TOKEN_CACHE_BYTES = 96 * 2**20  # least recently used token matrices go first p
 _token_bytes = 0
 
 
-def token_ids(text: str, device: str = "auto") -> list[int]:
-    """Word pieces as bert-score encodes a sentence: stripped, with [CLS] and [SEP], at most 512.
+def token_ids(text: str) -> list[int]:
+    """Word pieces as bert-score encodes a sentence: stripped, with [CLS] and [SEP], at most 512."""
+    return _word_pieces(registry.get("encoder").tokenizer, text)
 
-    ``device`` only picks which loaded encoder lends its tokenizer: asking for the default one
-    in a ``--device cpu`` run on a GPU machine loaded a second copy of the encoder onto the GPU.
-    """
-    tok = registry.get("encoder", device).tokenizer
+
+def _word_pieces(tok: Any, text: str) -> list[int]:
     text = text.strip()
     if not text:
         return list(tok.build_inputs_with_special_tokens([]))
@@ -206,7 +206,7 @@ def token_vectors(texts: list[str], settings: Settings) -> list[np.ndarray]:
         model = registry.get("encoder", settings.device)
         bert = model[0].auto_model
         pad_id = model.tokenizer.pad_token_id or 0
-        ids = {k: token_ids(t, settings.device) for k, t in todo.items()}
+        ids = {k: _word_pieces(model.tokenizer, t) for k, t in todo.items()}  # this run's encoder: no second model on another device
         by_length: defaultdict[int, list[str]] = defaultdict(list)
         for k in sorted(ids):
             by_length[-(-len(ids[k]) // PAD_TO) * PAD_TO].append(k)
