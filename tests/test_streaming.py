@@ -63,7 +63,6 @@ def test_release_memory_gives_freed_heap_back() -> None:
     assert float(out.stdout) > 60  # of the 125 MB freed; without the trim RSS does not move
 
 
-
 LARGE_BLOCKS = """
 import ctypes, sys
 from mtaudit import engine
