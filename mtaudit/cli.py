@@ -80,6 +80,7 @@ def audit(
     workers: Annotated[int, typer.Option("--workers", min=1, help="Dask worker processes on this machine (--engine dask).")] = 2,
     threads: Annotated[int | None, typer.Option("--threads", min=1, help="Torch threads per process (default: torch's choice locally, 1 per Dask worker).")] = None,
     scheduler: Annotated[str | None, typer.Option("--scheduler", help="Address of a running Dask scheduler (tcp://host:8786) instead of a local cluster.")] = None,
+    low_memory: Annotated[bool | None, typer.Option("--low-memory/--no-low-memory", help="Lower peak memory (about 13%) for slower runs (about 17%); same reports.")] = None,
 ) -> None:
     """Audit articles: group them into stories, flag machine translation with evidence, score every sentence.
 
@@ -96,7 +97,7 @@ def audit(
     engines.prepare_process(threads if engine == "local" else None)  # before torch loads
     from mtaudit import pipeline, report
 
-    settings = _settings(config, device=device)
+    settings = _settings(config, device=device, low_memory=low_memory)
     fmt = tuple(f.strip() for f in formats.split(",") if f.strip())
     bad = set(fmt) - {"json", "md", "html"}
     if bad:

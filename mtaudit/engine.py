@@ -69,10 +69,11 @@ def fix_mmap_threshold() -> bool:
     """Keep large blocks out of the C heap: each comes from ``mmap`` and goes back when freed.
 
     glibc raises its mmap threshold every time a large block is freed (up to 32 MB), so after
-    the first encoder batches the models' big short-lived tensors were carved from the heap,
-    which then kept hundreds of MB it could not return (300 articles: 334 MB free but kept, RSS
-    swinging by 250 MB, peak 2.25 GB). Held at 128 KB: free heap under 30 MB, peak 1.98 GB, the
-    same reports; encoder and LM calls timed A/B in one run took the same time. Called once per process.
+    the first encoder batches the models' big short-lived tensors are carved from the heap,
+    which keeps hundreds of MB it cannot return (300 articles: 334 MB free but kept, peak
+    2.25 GB). Held at 128 KB: free heap under 30 MB, peak 1.98 GB, the same reports, but every
+    large tensor is a fresh mapping the kernel must zero: the whole audit ran 17% slower
+    (150 articles, A/B in separate processes). So only with ``Settings.low_memory``. Once per process.
     """
     mallopt = _libc("mallopt")
     return bool(mallopt is not None and mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD))

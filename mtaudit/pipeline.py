@@ -77,7 +77,8 @@ def iter_audit(
     Python and the costliest score), then the previous chunk is scored and reported. Every
     figure is computed per article exactly as before; only the order of work changes.
     """
-    engine.fix_mmap_threshold()  # from here on large blocks come from mmap and go back when freed
+    if settings.low_memory:
+        engine.fix_mmap_threshold()  # from here on large blocks come from mmap and go back when freed
     context = context or []
     pool = articles + [c for c in context if c.article_id not in {a.article_id for a in articles}]
     story_of = story_of if story_of is not None else stories.group(pool, settings)

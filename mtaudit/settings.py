@@ -20,6 +20,7 @@ class Settings:
     device: str = "auto"  # auto | cpu | cuda
     batch_size: int = 64
     cache_dir: str = ""  # empty: $XDG_CACHE_HOME/mtaudit or ~/.cache/mtaudit
+    low_memory: bool = False  # hold glibc's mmap threshold: lower peak RSS, slower (README, "Speed and memory")
     # ingest
     max_bytes: int = 2_000_000  # larger inputs are truncated at a sentence boundary, with a warning
     min_words: int = 20  # shorter articles are skipped as empty
@@ -52,6 +53,8 @@ def _coerce(name: str, value: Any) -> Any:
         return int(value)
     if kind == "float":
         return float(value)
+    if kind == "bool":
+        return value if isinstance(value, bool) else str(value).strip().lower() in ("1", "true", "yes", "on")
     return str(value)
 
 

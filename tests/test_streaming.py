@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from mtaudit import engine, html, ingest, pipeline, report
+from mtaudit.settings import Settings
 from tests.conftest import SEEDS
 
 
@@ -93,3 +94,12 @@ def test_large_blocks_get_their_own_mapping_with_the_threshold_held() -> None:
 
     assert mapped("fixed") >= 20  # each 1 MB block its own mapping, unmapped when freed
     assert mapped("default") < 4  # glibc's own behaviour after that first free: from the heap (other threads may map a little)
+
+
+@pytest.mark.parametrize("low_memory", [False, True])
+def test_audit_holds_the_threshold_only_in_low_memory_mode(low_memory: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Holding it costs time (every large tensor a fresh mapping), so only when asked."""
+    calls: list[bool] = []
+    monkeypatch.setattr(engine, "fix_mmap_threshold", lambda: calls.append(True) or True)
+    assert list(pipeline.iter_audit([], Settings(low_memory=low_memory), story_of={})) == []
+    assert calls == ([True] if low_memory else [])
