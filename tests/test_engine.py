@@ -145,3 +145,30 @@ def test_engine_option_reaches_the_cli() -> None:
     assert "--engine" in result.output and "--workers" in result.output
     bad = CliRunner().invoke(app, ["audit", str(SEEDS), "--engine", "ray"], env={"COLUMNS": "200"})
     assert bad.exit_code == 2 and "engine" in bad.output
+
+
+def test_dask_workers_keep_glibcs_dynamic_mmap_threshold(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Dask's nanny would give each worker MALLOC_TRIM_THRESHOLD_, which holds glibc's mmap
+    threshold (12.5% slower in the A/B); the local cluster starts without it."""
+    pytest.importorskip("distributed")
+    import dask.distributed
+    from distributed.nanny import _get_env_variables
+
+    from mtaudit.settings import Settings
+
+    seen: dict[str, str] = {}
+
+    class Started(Exception):
+        pass
+
+    def cluster(**kwargs: Any) -> None:
+        seen.update(_get_env_variables("distributed.nanny.pre-spawn-environ"))
+        seen.update(kwargs["env"])
+        raise Started
+
+    monkeypatch.setattr(dask.distributed, "LocalCluster", cluster)
+    monkeypatch.setattr(stories, "group", lambda pool, settings: {})
+    with pytest.raises(Started):
+        engine.audit_dask([], Settings())
+    assert "MALLOC_TRIM_THRESHOLD_" not in seen
+    assert seen["OMP_NUM_THREADS"] == "1"  # the rest of the workers' environment is still there

@@ -84,8 +84,8 @@ print((mallinfo2().hblkhd - before) / 2**20)  # MB newly held in mappings of the
 @pytest.mark.skipif(engine._libc("mallopt") is None or engine._libc("mallinfo2") is None, reason="needs glibc 2.33+")
 def test_large_blocks_get_their_own_mapping_with_the_threshold_held() -> None:
     """What ``low_memory`` buys: with glibc's threshold held, 1 MB tensors get mappings of their own instead of heap that is kept after free."""
-    # glibc's MALLOC_* variables switch its dynamic threshold off too; Dask's nanny sets one in the
-    # environment of the process that started a local cluster (an earlier test), so leave them out
+    # glibc's MALLOC_* variables switch its dynamic threshold off too (Dask's nanny sets one by
+    # default, in its own process's environment as well), so leave any out
     env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
 
     def mapped(mode: str) -> float:
