@@ -54,7 +54,10 @@ def _coerce(name: str, value: Any) -> Any:
     if kind == "float":
         return float(value)
     if kind == "bool":
-        return value if isinstance(value, bool) else str(value).strip().lower() in ("1", "true", "yes", "on")
+        word = str(value).strip().lower()
+        if isinstance(value, bool) or word in ("1", "true", "yes", "on", "0", "false", "no", "off", ""):
+            return value if isinstance(value, bool) else word in ("1", "true", "yes", "on")
+        raise ValueError(f"{name}: {value!r} is not a yes/no value (true, false, 1, 0, on, off)")
     return str(value)
 
 

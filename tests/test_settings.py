@@ -47,3 +47,9 @@ def test_low_memory_from_toml(tmp_path: Path) -> None:
     path.write_text("[audit]\nlow_memory = true\n")
     assert load_settings(path).low_memory is True
     assert Settings().low_memory is False  # speed by default: holding the threshold cost 12.5% in the A/B
+
+
+def test_low_memory_typo_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MTAUDIT_LOW_MEMORY", "ture")
+    with pytest.raises(ValueError, match="yes/no"):
+        load_settings(None)
