@@ -349,6 +349,7 @@ def run_size(n: int, work: Path, profile: bool = False, scorer_speed: bool = Fal
     warm_s = _warm_up(work)
     startup_s = time.perf_counter() - t_start
     rss_before = _rss_reader()[0]()
+    spool = work / f"sentences-{n}.jsonl"
     profiler = None
     with _cold_caches(work / "cache") if cold else contextlib.nullcontext(load_settings(None)) as settings:
         clock = StageClock().install()
@@ -361,15 +362,17 @@ def run_size(n: int, work: Path, profile: bool = False, scorer_speed: bool = Fal
         try:
             articles, problems = ingest.ingest([src], settings)
             out = work / "reports"
-            reports, hyps, refs, sample, with_refs = [], [], [], [], 0
-            for rep in pipeline.iter_audit(articles, settings):  # as `mtaudit audit` does: write, keep the slim summary
-                report.write_article(rep, out, ("json", "md"))
-                reports.append(report.slim(rep))
-                hyps += [s["text"] for s in rep["sentences"]]
-                refs += [[x["text"] for x in s["references"]] or [s["text"]] for s in rep["sentences"]]
-                with_refs += sum(bool(s["references"]) for s in rep["sentences"])
-                if sum(len(r["sentences"]) for r in sample) < 400:
-                    sample.append(rep)
+            reports, sample, with_refs = [], [], 0
+            # The baselines' sentences wait on disk, not in memory: the audit's peak is the tool's own.
+            with open(spool, "w", encoding="utf-8") as fh:
+                for rep in pipeline.iter_audit(articles, settings):  # as `mtaudit audit` does: write, keep the slim summary
+                    report.write_article(rep, out, ("json", "md"))
+                    reports.append(report.slim(rep))
+                    for s in rep["sentences"]:
+                        fh.write(json.dumps([s["text"], [x["text"] for x in s["references"]] or [s["text"]]]) + "\n")
+                    with_refs += sum(bool(s["references"]) for s in rep["sentences"])
+                    if sum(len(r["sentences"]) for r in sample) < 400:
+                        sample.append(rep)
             del articles
             report.write_summary(reports, [p.__dict__ for p in problems], out, {"signature": pipeline.signature(settings)})
         finally:
@@ -385,6 +388,9 @@ def run_size(n: int, work: Path, profile: bool = False, scorer_speed: bool = Fal
         helper_rss = helper_rss_mb()
         print(f"  {n}: {len(reports)} articles audited in {wall:.0f} s ({60 * len(reports) / max(wall, 1e-9):.1f} a minute), "
               f"peak RSS {peak_audit:.0f} MB; baselines next", file=sys.stderr, flush=True)
+        pairs = [json.loads(line) for line in spool.read_text(encoding="utf-8").splitlines()]
+        hyps, refs = [h for h, _ in pairs], [r for _, r in pairs]
+        del pairs
         base = _baselines(hyps, refs, settings)
         speed = None
         if scorer_speed:
@@ -417,6 +423,7 @@ def run_size(n: int, work: Path, profile: bool = False, scorer_speed: bool = Fal
             "bertscore_vs_chrf": round(base["bertscore"]["wall_s"] / base["chrf"]["wall_s"], 1) if base["chrf"]["wall_s"] else None,
         },
         "scorer_speed": speed,
+        "low_memory": settings.low_memory,
         "torch_threads": torch.get_num_threads(), "device": registry.pick_device(settings.device), **_cuda_figures(),
         "signature": pipeline.signature(settings),
     }
@@ -639,6 +646,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--engines", type=int, default=50, help="compare --engine local and dask (2 workers) on this size (0: skip)")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default=None,
                         help="where the models run in the timed audits (default: the settings' device, auto)")
+    parser.add_argument("--low-memory", action="store_true",
+                        help="audit as `mtaudit audit --low-memory` does (glibc's mmap threshold held: less peak memory, more time)")
     parser.add_argument("--out", type=Path, default=OUT_DIR, help="where the JSON goes (default reports/bench/)")
     parser.add_argument("--probe", default="", help="also time only the batch-level stages (ingest, group, align) at these sizes, e.g. 500,5000")
     parser.add_argument("--child", type=int, default=None, help=argparse.SUPPRESS)
@@ -646,6 +655,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile-child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--scorer-speed-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.low_memory:
+        os.environ["MTAUDIT_LOW_MEMORY"] = "1"  # read by the settings of every benchmark process started from here
     if args.probe_child is not None:
         with tempfile.TemporaryDirectory(prefix="mtaudit-probe-") as tmp:
             print(json.dumps(run_probe(args.probe_child, Path(tmp), args.threads)))

@@ -15,7 +15,7 @@ from datetime import date
 
 import numpy as np
 
-from mtaudit import embed, registry
+from mtaudit import embed, engine, registry
 from mtaudit.settings import Settings
 from mtaudit.types import Article
 
@@ -42,6 +42,11 @@ def vectors(articles: list[Article], settings: Settings) -> np.ndarray:
     The sentence vectors go to the embedding cache, which alignment then reads; the cache is
     bounded (``embed._CACHE_LIMIT``), so past ~2,000 articles the oldest are dropped and
     re-encoded when their story comes up, instead of memory growing with the batch.
+
+    The C heap is trimmed after each chunk: between the encoder's short-lived tensors the
+    cache's small vectors pin pages glibc then cannot reuse for the next chunk's tensors, so
+    without it the heap grew by ~500 MB of free-but-kept memory while 5,000 articles were
+    grouped (RSS 1.77 -> 2.35 GB, mallinfo2 free 32 -> 450 MB).
     """
     out = np.zeros((len(articles), 384), dtype=np.float32)
     for lo in range(0, len(articles), _ENCODE_CHUNK):  # one encoder call per chunk of articles, not per article
@@ -53,6 +58,7 @@ def vectors(articles: list[Article], settings: Settings) -> np.ndarray:
                 v = vecs[at : at + len(a.sentences)].mean(axis=0)
                 out[i] = v / (np.linalg.norm(v) or 1.0)
                 at += len(a.sentences)
+        engine.release_memory()
     return out
 
 
