@@ -375,7 +375,7 @@ def run_size(n: int, work: Path, profile: bool = False, scorer_speed: bool = Fal
                     report.write_article(rep, out, ("json", "md"))
                     reports.append(report.slim(rep))
                     for s in rep["sentences"]:
-                        fh.write(json.dumps([s["text"], [x["text"] for x in s["references"]] or [s["text"]]]) + "\n")
+                        fh.write(json.dumps({"hyp": s["text"], "refs": [x["text"] for x in s["references"]] or [s["text"]]}) + "\n")
                     with_refs += sum(bool(s["references"]) for s in rep["sentences"])
                     if sum(len(r["sentences"]) for r in sample) < 400:
                         sample.append(rep)
@@ -394,8 +394,8 @@ def run_size(n: int, work: Path, profile: bool = False, scorer_speed: bool = Fal
         helper_rss = helper_rss_mb()
         print(f"  {n}: {len(reports)} articles audited in {wall:.0f} s ({60 * len(reports) / max(wall, 1e-9):.1f} a minute), "
               f"peak RSS {peak_audit:.0f} MB; baselines next", file=sys.stderr, flush=True)
-        pairs = [json.loads(line) for line in spool.read_text(encoding="utf-8").splitlines()]
-        hyps, refs = [h for h, _ in pairs], [r for _, r in pairs]
+        pairs = _read_jsonl(spool)
+        hyps, refs = [row["hyp"] for row in pairs], [row["refs"] for row in pairs]
         del pairs
         base = _baselines(hyps, refs, settings)
         speed = None
