@@ -70,6 +70,41 @@ def _next_token_nll(model: Any, hidden: Any, ids: Any, pos: Any) -> Any:
     return (torch.logsumexp(logits, dim=-1) - logits.gather(-1, target.unsqueeze(-1)).squeeze(-1)).cpu()
 
 
+def conditional(prefixes: list[str], targets: list[str], settings: Settings, max_tokens: int = 128) -> list[float]:
+    """Mean log-probability (nats per token) of each target's first ``max_tokens`` tokens after its prefix.
+
+    Prefix and target are tokenised apart and joined, so the target's tokens are the same
+    after any prefix. Rows are right-padded, which leaves each row's positions and attention
+    its own; only the target's positions are projected to the vocabulary (``_next_token_nll``).
+    """
+    import torch
+
+    model, tok = _model(settings)
+    pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
+    device = next(model.parameters()).device
+    out = [0.0] * len(targets)
+    order = sorted(range(len(targets)), key=lambda i: len(prefixes[i]) + len(targets[i]))  # little padding
+    step = min(settings.batch_size, 16)
+    for lo in range(0, len(order), step):
+        rows = order[lo : lo + step]
+        seqs, starts = [], []
+        for i in rows:
+            head = tok(prefixes[i])["input_ids"] or [tok.eos_token_id]
+            seqs.append(head + tok(targets[i])["input_ids"][:max_tokens])
+            starts.append(len(head))
+        ids = torch.full((len(seqs), max(map(len, seqs))), pad)
+        mask = torch.zeros_like(ids)
+        for r, seq in enumerate(seqs):
+            ids[r, : len(seq)] = torch.tensor(seq)
+            mask[r, : len(seq)] = 1
+        with torch.inference_mode():
+            hidden = model.base_model(input_ids=ids.to(device), attention_mask=mask.to(device))[0]
+            for r, i in enumerate(rows):
+                nll = _next_token_nll(model, hidden[r], ids[r], torch.arange(starts[r] - 1, len(seqs[r]) - 1))
+                out[i] = -float(nll.mean()) if len(nll) else 0.0
+    return out
+
+
 def continuation_logprob(prefix: str, options: list[str], settings: Settings) -> list[float]:
     """log P(option | prefix) summed over the option's tokens, for each option.
 

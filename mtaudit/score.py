@@ -404,13 +404,43 @@ def fluency(texts: list[str], settings: Settings) -> list[float]:
     return [-s["mean"] for s in lm_stats(texts, settings)]
 
 
+PARAPHRASE_PROMPT = "Sentence: {}\nThe same sentence in other words: "
+PARAPHRASE_VERSION = "1"  # bump when the prompt or the reduction changes (cache key)
+
+
+def paraphrase(hyps: list[str], refs: list[list[str]], settings: Settings) -> list[float | None]:
+    """How well each sentence and its best reference predict each other under the LM (nats per token, <= 0).
+
+    Prism-style (Thompson and Post, 2020, with a causal LM in place of a paraphraser): the mean
+    of log P(sentence | reference) and log P(reference | sentence) per token, after a
+    paraphrase prompt; the best reference counts. A dropped or wrong word makes one side hard
+    to predict from the other, whatever the wording; on the WMT22 dev rows the LM read it
+    ranked systems on the same segment better than BERTScore on MiniLM (see models/quality).
+    Two LM passes per (sentence, reference) pair, so it is only computed where asked for.
+    """
+    from mtaudit import lm
+
+    pairs = [(h, r) for h, rs in zip(hyps, refs) for r in rs]
+    tag = _hash(lm.signature(), PARAPHRASE_PROMPT, PARAPHRASE_VERSION, str(LM_MAX_TOKENS))[:8]
+
+    def compute(pos: list[int]) -> list[Any]:
+        fwd = [PARAPHRASE_PROMPT.format(pairs[i][1]) for i in pos]
+        back = [PARAPHRASE_PROMPT.format(pairs[i][0]) for i in pos]
+        vals = lm.conditional(fwd + back, [pairs[i][0] for i in pos] + [pairs[i][1] for i in pos], settings, LM_MAX_TOKENS)
+        return [round((a + b) / 2, 4) for a, b in zip(vals[: len(pos)], vals[len(pos) :])]
+
+    vals = iter(cached(f"para-{tag}", [_hash(h, r) for h, r in pairs], compute, settings))
+    return [max(next(vals) for _ in rs) if rs else None for rs in refs]
+
+
 def features(
     hyps: list[str], refs: list[list[str]], settings: Settings, use_lm: bool = True, lm_mask: list[bool] | None = None,
-    lexical_job: LexicalJob | None = None,
+    lexical_job: LexicalJob | None = None, with_paraphrase: bool = False,
 ) -> list[dict[str, float | None]]:
     """Every raw score the quality model may use, one dict per sentence (empty without references).
 
-    The LM runs on sentences with references, and only where ``lm_mask`` is true if given.
+    The LM runs on sentences with references, and only where ``lm_mask`` is true if given;
+    ``with_paraphrase`` adds the LM's ``paraphrase`` score there (the full quality model's).
     ``lexical_job`` (from ``submit_lexical`` on the same sentences) is collected last, so
     the helper process computes TER while this one runs the neural scores.
     """
@@ -419,8 +449,11 @@ def features(
     bs = bertscore(hyps, refs, settings)
     has = [i for i, rs in enumerate(refs) if rs and (lm_mask is None or lm_mask[i])]
     lmv: dict[int, dict[str, float]] = {}
+    para: dict[int, float | None] = {}
     if use_lm and has:
         lmv = dict(zip(has, lm_stats([hyps[i] for i in has], settings)))
+        if with_paraphrase:
+            para = dict(zip(has, paraphrase([hyps[i] for i in has], [refs[i] for i in has], settings)))
     lex = job.result()
     out: list[dict[str, float | None]] = []
     for i, (h, rs) in enumerate(zip(hyps, refs)):
@@ -436,6 +469,8 @@ def features(
         if i in lmv:
             row["lm_mean"] = lmv[i]["mean"]
             row["lm_worst3"] = lmv[i]["worst3"]
+        if i in para:
+            row["paraphrase"] = para[i]
         out.append(row)
     return out
 
@@ -456,12 +491,13 @@ def score(
 
     mask = None if use_lm else (fluency_for or [False] * len(hyps))
     out = []
-    for feats in features(hyps, refs, settings, use_lm=use_lm or any(mask or []), lm_mask=mask, lexical_job=lexical_job):
+    for feats in features(hyps, refs, settings, use_lm=use_lm or any(mask or []), lm_mask=mask, lexical_job=lexical_job,
+                          with_paraphrase=use_lm):
         if not feats:
             out.append(Scores())
             continue
         lm_mean = feats.get("lm_mean")
-        qual = q.combine(feats) if use_lm else q.combine({k: v for k, v in feats.items() if not k.startswith("lm_")})
+        qual = q.combine(feats) if use_lm else q.combine({k: v for k, v in feats.items() if not k.startswith("lm_") and k != "paraphrase"})
         out.append(Scores(
             chrf=feats["chrf"], bleu=feats["bleu"], ter=feats["ter"], semantic=feats["semantic"],
             bertscore=feats["bertscore"], fluency=None if lm_mean is None else round(-float(lm_mean), 4),
@@ -490,6 +526,7 @@ def signatures(settings: Settings, use_lm: bool = False) -> dict[str, str]:
         "semantic": f"cos-max|{embed.signature()}",
         "bertscore": f"BERTScore-F1-max|{_bertscore_id()}|idf:no|rescale:no",
         "fluency": f"mean-token-logprob|{lm.signature()}|max_words:{LM_MAX_TOKENS}|flagged-sentences-with-references-only",
+        "paraphrase": f"prism-mean-both-ways|{lm.signature()}|max_tokens:{LM_MAX_TOKENS}|v{PARAPHRASE_VERSION}|best-ref|meta-eval-and-full-only",
         "quality": q.signature() + ("|used:full(with LM)" if use_lm else "|used:fast(no LM)"),
     }
 

@@ -32,3 +32,13 @@ def test_offsets_point_at_the_predicted_tokens(settings: Any) -> None:
     assert len(res.nats) == len(res.offsets) > 0
     assert res.offsets[0][0] > 0  # the first token ("X" of "Xi") has no prediction: the first predicted one follows it
     assert "Trump" in "".join(SHORT[a:b] for a, b in res.offsets)
+
+
+def test_conditional_reads_only_the_target_and_ignores_padding(settings: Any) -> None:
+    """log P(target | prefix) per token: the same alone and beside a longer row, and the prefix matters."""
+    prefix = "Sentence: " + FLUENT + "\nThe same sentence in other words: "
+    together = lm.conditional([prefix, "Headline: "], [FLUENT, SHORT], settings.replace(batch_size=2))
+    alone = [lm.conditional([p], [t], settings.replace(batch_size=1))[0] for p, t in ((prefix, FLUENT), ("Headline: ", SHORT))]
+    assert together == pytest.approx(alone, abs=1e-3)
+    unprimed = lm.conditional(["Headline: "], [FLUENT], settings)[0]
+    assert together[0] > unprimed + 0.5  # having just read the sentence, the LM predicts it far better

@@ -82,13 +82,15 @@ def test_fit_cross_validates_by_document() -> None:
     })
     signal = rng.normal(size=n)
     frame["mqm"] = np.where(signal + 0.5 * rng.normal(size=n) > 0, 0.0, -5.0 - rng.integers(0, 10, n))
-    feats = pd.DataFrame({name: rng.normal(size=n) for name in metaeval.FEATURES_FULL})
-    feats["bertscore"] = signal
+    feats = pd.DataFrame({name: rng.normal(size=n) for name in metaeval.FEATURES_FAST + metaeval.FEATURES_FULL})
+    feats["bertscore"] = signal + 0.3 * rng.normal(size=n)
+    feats["paraphrase"] = signal
     feats["len_ratio"] = np.exp(rng.normal(scale=0.1, size=n))
     w = metaeval.fit(frame, feats, folds=4, data_name="synthetic")
     assert w["data"]["documents"] == 12 and w["cv"]["full"]["tau_b_mt_only"] > 0.3
-    full = w["models"]["full"]
-    assert np.argmax(np.abs(full["coef"])) == full["features"].index("bertscore")
+    for variant, carrier in (("full", "paraphrase"), ("fast", "bertscore")):
+        model = w["models"][variant]
+        assert np.argmax(np.abs(model["coef"])) == model["features"].index(carrier)
     assert w["order"] == ["full", "fast"] and w["version"].startswith(w["date"])
 
 

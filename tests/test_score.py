@@ -44,6 +44,15 @@ def test_semantic_scores_prefer_a_paraphrase_to_a_garbled_copy(cold: Any) -> Non
     assert cos[0] is not None and cos[1] is not None and cos[0] > cos[1] + 0.05
 
 
+def test_paraphrase_prefers_the_faithful_rewording_and_the_best_reference(cold: Any) -> None:
+    """The LM's two-way paraphrase score: a rewording above a garbled copy, the best of several references."""
+    para, garbled = score.paraphrase([PARAPHRASE, GARBLED], [[GOOD], [GOOD]], cold)
+    assert para is not None and garbled is not None and para > garbled + 0.3
+    two = score.paraphrase([PARAPHRASE], [[GARBLED, GOOD]], cold)[0]
+    assert two == para  # the garbled reference does not drag the best one down
+    assert score.paraphrase([GOOD], [[]], cold) == [None]
+
+
 def test_slow_scores_are_cached_by_text(cold: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     first = score.bertscore([GOOD], [[PARAPHRASE]], cold)
 
@@ -77,7 +86,8 @@ def test_quality_falls_back_to_the_variant_whose_features_exist() -> None:
     assert table is not None
     feats = {name: 0.5 for name in table["models"]["fast"]["features"]} | {"chrf": 50.0, "log_ref_words": 3.0}
     assert quality.pick(feats)[0] == "fast"  # type: ignore[index]
-    assert quality.pick({**feats, "lm_mean": 4.0, "lm_worst3": 9.0})[0] == "full"  # type: ignore[index]
+    full = {name: -1.5 for name in table["models"]["full"]["features"]} | {"log_ref_words": 3.0}
+    assert quality.pick({**feats, **full})[0] == "full"  # type: ignore[index]
     assert quality.combine({"chrf": 50.0}) is None
 
 
