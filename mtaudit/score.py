@@ -8,6 +8,8 @@ Four families, all computed from the sentence and its references only:
   the rewording between outlets that punishes chrF and BLEU;
 - fluency: the packaged SmolLM2-135M's mean per-token log-probability of the sentence
   (reference-free; the slow one, so it is computed only for sentences that get a quality);
+- paraphrase: the same LM reading sentence and reference each after the other (Prism-style),
+  the full quality model's input; two LM passes per pair, so only where every sentence gets the LM;
 - quality: one number in [0, 1] combining them with weights fitted on human judgements
   (``models/quality/weights.json``, see ``mtaudit.quality``).
 
