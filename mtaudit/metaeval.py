@@ -38,6 +38,7 @@ FEATURES_FAST = ["bertscore", "chrf", "log_ref_words"]
 # and fluency within segments, out-of-fold on the 6 LM documents (0.256 against 0.21-0.25; the old
 # fast + lm_mean + lm_worst3 set 0.185): the LM reads both sides, the rest only add noise.
 FEATURES_FULL = ["paraphrase", "log_ref_words"]
+FEATURES = list(dict.fromkeys(FEATURES_FAST + FEATURES_FULL))  # every feature either variant reads
 ERROR_FREE = -0.5  # MQM above this: no error (minor punctuation, -0.1, aside)
 
 Progress = Callable[[str, int, int], None]
@@ -83,7 +84,7 @@ def compute(frame: pd.DataFrame, settings: Settings, use_lm: bool = True, progre
         if progress:
             progress("scoring", min(start + chunk, len(hyps)), len(hyps))
     feats = pd.DataFrame(rows, index=frame.index)
-    for col in [*FEATURES_FAST, *FEATURES_FULL, "lm_mean", "lm_worst3", "semantic", "len_ratio"]:
+    for col in [*FEATURES, "lm_mean", "lm_worst3", "semantic", "len_ratio"]:
         if col not in feats.columns:
             feats[col] = np.nan
     feats["fluency"] = -feats["lm_mean"]
@@ -104,7 +105,7 @@ def add_quality(feats: pd.DataFrame, weights: dict[str, Any] | None = None) -> p
     if not table:
         out["quality"] = out["quality_len"] = out["quality_full_len"] = np.nan
         return out
-    recs = out[list(dict.fromkeys(FEATURES_FAST + FEATURES_FULL))].to_dict(orient="records")
+    recs = out[FEATURES].to_dict(orient="records")
     clean = [{k: (None if pd.isna(v) else float(v)) for k, v in r.items()} for r in recs]
     out["quality"] = [_prob(table, r, "fast", False) for r in clean]
     out["quality_len"] = [_prob(table, r, "fast", True) for r in clean]

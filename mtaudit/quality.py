@@ -54,21 +54,27 @@ def transform(name: str, value: float) -> float:
     return value
 
 
-def pick(feats: dict[str, float | None]) -> tuple[str, dict[str, Any]] | None:
-    """The first fitted variant whose features are all present."""
+def pick(feats: dict[str, float | None], variants: tuple[str, ...] | None = None) -> tuple[str, dict[str, Any]] | None:
+    """The first fitted variant (of ``variants`` if given) whose features are all present."""
     table = weights()
     if not table:
         return None
     for name in table["order"]:
+        if variants is not None and name not in variants:
+            continue
         model = table["models"][name]
         if all(feats.get(f) is not None for f in model["features"]):
             return name, model
     return None
 
 
-def combine(feats: dict[str, float | None], exposure: bool = False) -> float | None:
-    """Quality in [0, 1] (length held at the training mean unless ``exposure``); before weights exist, the semantic cosine clipped."""
-    chosen = pick(feats)
+def combine(feats: dict[str, float | None], exposure: bool = False, variants: tuple[str, ...] | None = None) -> float | None:
+    """Quality in [0, 1] (length held at the training mean unless ``exposure``); before weights exist, the semantic cosine clipped.
+
+    ``variants`` restricts the choice (the audit asks for ``("fast",)`` so that every sentence of
+    a report gets the same model, whatever LM scores a few of them carry).
+    """
+    chosen = pick(feats, variants)
     if chosen is None:
         if weights() is None and feats.get("semantic") is not None:
             return round(min(max(float(feats["semantic"]), 0.0), 1.0), 4)  # type: ignore[arg-type]

@@ -499,7 +499,7 @@ def score(
             out.append(Scores())
             continue
         lm_mean = feats.get("lm_mean")
-        qual = q.combine(feats) if use_lm else q.combine({k: v for k, v in feats.items() if not k.startswith("lm_") and k != "paraphrase"})
+        qual = q.combine(feats, variants=None if use_lm else ("fast",))
         out.append(Scores(
             chrf=feats["chrf"], bleu=feats["bleu"], ter=feats["ter"], semantic=feats["semantic"],
             bertscore=feats["bertscore"], fluency=None if lm_mean is None else round(-float(lm_mean), 4),

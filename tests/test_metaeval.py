@@ -82,7 +82,7 @@ def test_fit_cross_validates_by_document() -> None:
     })
     signal = rng.normal(size=n)
     frame["mqm"] = np.where(signal + 0.5 * rng.normal(size=n) > 0, 0.0, -5.0 - rng.integers(0, 10, n))
-    feats = pd.DataFrame({name: rng.normal(size=n) for name in metaeval.FEATURES_FAST + metaeval.FEATURES_FULL})
+    feats = pd.DataFrame({name: rng.normal(size=n) for name in metaeval.FEATURES})
     feats["bertscore"] = signal + 0.3 * rng.normal(size=n)
     feats["paraphrase"] = signal
     feats["len_ratio"] = np.exp(rng.normal(scale=0.1, size=n))

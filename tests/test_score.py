@@ -88,6 +88,7 @@ def test_quality_falls_back_to_the_variant_whose_features_exist() -> None:
     assert quality.pick(feats)[0] == "fast"  # type: ignore[index]
     full = {name: -1.5 for name in table["models"]["full"]["features"]} | {"log_ref_words": 3.0}
     assert quality.pick({**feats, **full})[0] == "full"  # type: ignore[index]
+    assert quality.pick({**feats, **full}, ("fast",))[0] == "fast"  # type: ignore[index]
     assert quality.combine({"chrf": 50.0}) is None
 
 
