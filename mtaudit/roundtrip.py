@@ -37,17 +37,23 @@ def translate(lines: list[str], mode: str, timeout: float = 600) -> list[str]:
     """One Apertium call for many lines; unknown words keep their form (``-u`` drops ``*``).
 
     Apertium sometimes loses lines (seen: eng-cat prints nothing for "showed little emotion."
-    followed by "Horton said she is now caring."). Then the batch is halved until the line
-    that is lost is found; that line is kept untranslated (and logged) so lines stay paired.
+    followed by "Horton said she is now caring.") or dies on one (seen: eng-cat, exit 141, on
+    an ECB+ article). Then the batch is halved until the line at fault is found; that line is
+    kept untranslated (and logged) so lines stay paired and the rest is translated.
     """
     if not lines:
         return []
     flat = [" ".join(line.split()) for line in lines]
-    out = _apertium(flat, mode, timeout)
+    try:
+        out = _apertium(flat, mode, timeout)
+    except subprocess.CalledProcessError as exc:
+        out, why = [], f"exited with {exc.returncode}"
+    else:
+        why = "lost a line"
     if len(out) == len(flat):
         return out
     if len(flat) == 1:
-        log.warning("apertium %s lost a line; kept untranslated: %.80s", mode, flat[0])
+        log.warning("apertium %s %s; kept untranslated: %.80s", mode, why, flat[0])
         return flat
     half = len(flat) // 2
     return translate(flat[:half], mode, timeout) + translate(flat[half:], mode, timeout)

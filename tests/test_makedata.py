@@ -34,6 +34,24 @@ def test_apertium_keeps_lines_apart_and_recovers_a_lost_line() -> None:
     assert out[-1] == "Hola."
 
 
+def test_a_line_that_kills_apertium_stays_untranslated_and_the_rest_goes_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An Apertium crash (seen: eng-cat exit 141 on one ECB+ article) costs one line, not the build."""
+    import subprocess
+
+    calls: list[int] = []
+
+    def fake(flat: list[str], mode: str, timeout: float) -> list[str]:
+        calls.append(len(flat))
+        if any("poison" in line for line in flat):
+            raise subprocess.CalledProcessError(141, ["apertium", "-u", mode])
+        return [line.upper() for line in flat]
+
+    monkeypatch.setattr(roundtrip, "_apertium", fake)
+    lines = ["one.", "two.", "a poison line.", "four.", "five."]
+    assert roundtrip.translate(lines, "eng-cat") == ["ONE.", "TWO.", "a poison line.", "FOUR.", "FIVE."]
+    assert calls[0] == 5 and len(calls) < 10  # halving, not one call per line
+
+
 @needs_apertium
 def test_round_trip_damages_english() -> None:
     back = roundtrip.roundtrip(["The United States accused China of failing to ease export controls on rare earth magnets."], "spa")
