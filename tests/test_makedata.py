@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from mtaudit import makedata, roundtrip
+from mtaudit import makedata, roundtrip, storyeval
 
 ROOT = Path(__file__).resolve().parent.parent
 needs_apertium = pytest.mark.skipif(not roundtrip.available(), reason="apertium eng-spa/eng-cat not installed (make debs)")
@@ -91,6 +91,17 @@ def test_make_data_pairs_sentences_and_groups(tiny: tuple[list[makedata.Doc], di
     assert mt and all(d.label == 1 and d.source_sha for d in mt)
     assert all(d.label == 0 for d in docs if d.kind == "wmt_ht")
     assert manifest["articles"] == len(docs) and "ecbplus" in manifest["licences"]
+
+
+def test_ecb_training_documents_leave_out_the_story_eval_stories(shared_data: Path) -> None:
+    """18_15ecb ranks 9th for seed 13 but belongs to a story `mtaudit story-eval` damages: it is skipped."""
+    path = shared_data / "ecbplus" / "ecbplus_docs.jsonl"
+    rows, left_out = makedata.ecb_rows(path, 13)
+    held = storyeval.evaluated_subtopics(path)
+    assert len(held) == storyeval.STORIES and left_out == 70
+    assert not any(r["subtopic"] in held for r in rows)
+    assert "18_15ecb" not in [r["doc_id"] for r in rows[:9]]
+    assert [r["doc_id"] for r in rows[:3]] == ["5_10ecb", "32_11ecbplus", "3_6ecbplus"]  # the seeded order is kept
 
 
 def test_make_data_normalises_both_sides(tiny: tuple[list[makedata.Doc], dict[str, Any]]) -> None:
