@@ -28,7 +28,9 @@ Columns (stable: new columns may be added, a column's meaning never changes sile
 ``Result.sentences``, one row per sentence of every article:
   article_id, source, index (int: sentence number in its article, from 0), position (float 0..1:
   index / (sentences - 1), where in the article it sits), start, end (int: character offsets into the
-  article text as ingested), text (str), flagged (bool), mt_probability (float 0..1), n_spans (int),
+  article text as ingested), text (str), flagged (bool: by spans, or by the sentence model in an
+  article judged machine-translated), flagged_by_model (bool), mt_probability (float 0..1: from the
+  spans), model_probability (float|None 0..1: the detector's sentence model), n_spans (int),
   chrf, bleu, ter (float|None: against all references, 0..100; TER lower is better), semantic,
   quality (float|None: 0..1), n_references (int), best_reference (str|None: the most similar
   reference), best_reference_source (str|None), best_reference_article_id (str|None),
@@ -100,7 +102,9 @@ SENTENCE_COLUMNS = [
     "end",
     "text",
     "flagged",
+    "flagged_by_model",
     "mt_probability",
+    "model_probability",
     "n_spans",
     "chrf",
     "bleu",
@@ -204,7 +208,9 @@ def frames(reports: list[dict[str, Any]]) -> dict[str, pd.DataFrame]:
                     "end": s["end"],
                     "text": s["text"],
                     "flagged": bool(s["flagged"]),
+                    "flagged_by_model": "sentence model" in s.get("flagged_by", []),
                     "mt_probability": s["mt_probability"],
+                    "model_probability": s.get("model_probability"),
                     "n_spans": len(s["spans"]),
                     "chrf": sc.get("chrf"),
                     "bleu": sc.get("bleu"),
@@ -263,7 +269,9 @@ def frames(reports: list[dict[str, Any]]) -> dict[str, pd.DataFrame]:
                 "start": "int64",
                 "end": "int64",
                 "flagged": "bool",
+                "flagged_by_model": "bool",
                 "mt_probability": "float64",
+                "model_probability": "float64",
                 "n_spans": "int64",
                 "n_references": "int64",
             },

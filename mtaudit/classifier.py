@@ -182,7 +182,7 @@ class Detector:
         return feats
 
     def decide(self, p: float) -> tuple[bool | None, bool]:
-        abstained = abs(p - self.threshold) < self.abstain_band
+        abstained = abs(p - self.threshold) < self.abstain_band - 1e-12  # 0.6 - 0.5 is 0.0999...: p on the edge decides
         return (None if abstained else p >= self.threshold), abstained
 
     def predict(self, sentences: list[str], settings: Any = None, cache: features.Cache | None = None) -> Prediction:

@@ -359,6 +359,8 @@ def story_eval(
         table.add_row("(1) flag precision vs changed", _num(f["precision"]))
         table.add_row("(1) flag recall vs changed", _num(f["recall"]))
         table.add_row("(1) flag recall vs heavily damaged", _num(result["flags"]["vs_heavily_damaged"]["recall"]))
+        spans = result["flags"]["spans_only_vs_changed"]
+        table.add_row("(1) spans' flags alone: precision / recall", f"{_num(spans['precision'])} / {_num(spans['recall'])}")
         table.add_row(f"(2) Spearman quality vs damage chrF (n={q['all_scored']['quality']['n']})", _num(q["all_scored"]["quality"]["spearman"]))
         table.add_row("(2) Spearman, changed sentences only", _num(q["changed_only"]["spearman"]))
         table.add_row("(2) mean quality drop vs the original sentence", _num(q["mean_quality_drop_vs_original"]))

@@ -198,6 +198,9 @@ def _article_view(report: dict[str, Any], sources: dict[str, str]) -> dict[str, 
                 "score_rows": scores,
                 "repair": diff(s["text"], s["repaired"]) if s["repaired"] else None,
                 "evidence": bool(s["flagged"] or s["spans"]),
+                # reports written before the sentence model could flag carry neither key
+                "flagged_by": s.get("flagged_by") or (["spans"] if s["flagged"] else []),
+                "model_probability": s.get("model_probability"),
             }
         )
     kinds = sorted({sp["kind"] for s in report["sentences"] for sp in s["spans"]})

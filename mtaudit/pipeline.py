@@ -118,6 +118,7 @@ def _prepare(chunk: list[Article], story_of: dict[str, str | None], by_story: di
         index = signals.StoryIndex.build(others)
         evidence = detect.sentences(article, links, index, settings)
         verdict = detect.model_verdict(article, evidence, settings, has_context=bool(others))
+        evidence = detect.flag_by_model(evidence, verdict)
         by_id = {o.article_id: o for o in others}
         refs = [reference.references(links[s.index], sources, settings, sentence=s.text, articles=by_id) for s in article.sentences]
         job = score.submit_lexical([s.text for s in article.sentences], [[r["text"] for r in rs] for rs in refs], settings)
@@ -156,12 +157,13 @@ def _finish(prep: _Prepared, settings: Settings, sig: str, sigs: dict[str, str])
     """Score one prepared article and build its report."""
     article, evidence, refs, links, verdict, others = prep.article, prep.evidence, prep.refs, prep.links, prep.verdict, prep.others
     scores = score.score([s.text for s in article.sentences], [[r["text"] for r in rs] for rs in refs], settings,
-                         fluency_for=[ev.flagged for ev in evidence], lexical_job=prep.lexical)
+                         fluency_for=[ev.flagged for ev in evidence], lexical_job=prep.lexical)  # span flags only: the LM is the slow part
     sentences = []
     for sent, ev, rs, sc in zip(article.sentences, evidence, refs, scores):
         sentences.append({
             "index": sent.index, "start": sent.start, "end": sent.end, "text": sent.text,
-            "flagged": ev.flagged, "mt_probability": ev.probability,
+            "flagged": ev.flagged or ev.flagged_by_model, "flagged_by": ev.flagged_by, "mt_probability": ev.probability,
+            "model_probability": ev.model_probability,
             "spans": [sp.to_dict() for sp in ev.spans],
             "references": rs,
             "reference_note": reference.status(links[sent.index], rs, settings),

@@ -87,7 +87,10 @@ def markdown(report: dict[str, Any]) -> str:
     flagged = [s for s in report["sentences"] if s["flagged"] or s["spans"]]
     lines += ["## Sentences with evidence", ""] if flagged else ["No sentence carries evidence of machine translation.", ""]
     for s in flagged:
-        lines.append(f"### Sentence {s['index']}" + (" (flagged)" if s["flagged"] else "") + f", p={s['mt_probability']:.2f}")
+        by = s.get("flagged_by") or (["spans"] if s["flagged"] else [])
+        model_p = f", sentence model p={s['model_probability']:.2f}" if s.get("model_probability") is not None else ""
+        lines.append(f"### Sentence {s['index']}" + (f" (flagged by {' and '.join(by)})" if s["flagged"] else "")
+                     + f", spans p={s['mt_probability']:.2f}{model_p}")
         lines += ["", f"> {s['text']}", ""]
         for sp in s["spans"]:
             sug = f" -> **{sp['suggestion']}**" if sp["suggestion"] else ""

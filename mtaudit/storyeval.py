@@ -161,7 +161,7 @@ def evaluate(path: Path, settings: Settings, limit: int | None = STORIES, rate: 
             rep_chrf = chrf.sentence_score(s["repaired"], [orig]).score if s["repaired"] else None
             rows.append({
                 "story": story.story_id, "pivot": story.pivot, "index": s["index"], "changed": changed,
-                "flagged": s["flagged"], "damage_chrf": round(dmg, 2), "references": len(s["references"]),
+                "flagged": s["flagged"], "flagged_by": s["flagged_by"], "damage_chrf": round(dmg, 2), "references": len(s["references"]),
                 **{f"damaged_{k2}": v for k2, v in s["scores"].items()},
                 "original_quality": osc.quality,
                 "repaired": s["repaired"], "repaired_chrf": None if rep_chrf is None else round(rep_chrf, 2),
@@ -205,6 +205,7 @@ def summarise(rows: list[dict[str, Any]], stories: list[Story], n_context: int, 
                  "sentences_with_references": len(scored), "pivots": sorted({s.pivot for s in stories}),
                  "damage_rate": rate, "seed": seed},
         "flags": {"vs_changed": _prf(flagged, changed), "vs_heavily_damaged": {"recall": _prf(flagged, heavy)["recall"]},
+                  "spans_only_vs_changed": _prf(["spans" in r["flagged_by"] for r in rows], changed),
                   "flag_rate_unchanged": round(sum(f and not c for f, c in zip(flagged, changed)) / max(1, changed.count(False)), 4)},
         "quality_vs_damage": {"all_scored": corr, "changed_only": corr_changed,
                               "mean_quality_drop_vs_original": round(float(np.mean(drop)), 4) if drop else None,

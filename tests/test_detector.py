@@ -74,6 +74,40 @@ def test_seed_report_verdicts_come_from_the_detector(seed_reports: dict[str, dic
     assert verdict["machine_translated"] is is_mt
 
 
+@pytest.mark.parametrize(
+    ("machine_translated", "probabilities", "by_model"),
+    [
+        (True, [0.9, 0.6, 0.59, 0.2], [True, True, False, False]),  # the detector's rule: p >= threshold + band
+        (False, [0.9, 0.6, 0.59, 0.2], [False] * 4),  # an article judged original gets no sentence-model flags
+        (None, [0.9, 0.6, 0.59, 0.2], [False] * 4),  # nor one the detector abstains on
+        (True, [], [False] * 4),  # no sentence model: nothing changes
+    ],
+)
+def test_sentence_model_flags_only_inside_machine_translated_articles(
+    machine_translated: bool | None, probabilities: list[float], by_model: list[bool]
+) -> None:
+    from mtaudit import detect
+
+    evidence = [detect.SentenceEvidence(i, flagged=(i == 3)) for i in range(4)]
+    verdict = detect.Verdict(machine_translated, 0.9, machine_translated is None, [], sentence_probabilities=probabilities)
+    out = detect.flag_by_model(evidence, verdict)
+    assert [e.flagged_by_model for e in out] == by_model
+    assert [e.flagged for e in out] == [False, False, False, True]  # the spans' flags stay as they were
+    assert out[3].flagged_by == ["spans", "sentence model"][: 1 + by_model[3]]
+    assert [e.flagged_by_model for e in evidence] == [False] * 4  # new evidence, the input untouched
+    assert any("sentence model flags" in r for r in verdict.reasons) == any(b and i != 3 for i, b in enumerate(by_model))
+
+
+def test_seed_sentences_flagged_by_the_sentence_model_say_so(seed_reports: dict[str, dict[str, Any]]) -> None:
+    """000 and 002 gain flags from the sentence model, each with its probability; the originals gain none."""
+    for seed in ("000", "002"):
+        by_model = [s for s in seed_reports[seed]["sentences"] if "sentence model" in s["flagged_by"]]
+        assert by_model and all(s["flagged"] and s["model_probability"] >= 0.6 for s in by_model)
+    for seed in ("001", "003", "004"):
+        assert not any(s["flagged_by"] for s in seed_reports[seed]["sentences"])
+        assert all(s["model_probability"] is not None for s in seed_reports[seed]["sentences"])
+
+
 def test_pivot_in_reports(seed_reports: dict[str, dict[str, Any]]) -> None:
     assert seed_reports["002"]["verdict"]["pivot_language"] == "fr"
     assert seed_reports["000"]["verdict"]["pivot_language"] == "ar"

@@ -53,6 +53,8 @@ def test_one_story_end_to_end(result: dict[str, Any]) -> None:
     assert d["victim_sentences"] == len(result["rows"]) and d["changed_sentences"] >= 1
     f = result["flags"]["vs_changed"]
     assert f["tp"] + f["fn"] == d["changed_sentences"]
+    spans = result["flags"]["spans_only_vs_changed"]
+    assert spans["tp"] <= f["tp"] and spans["fp"] <= f["fp"]  # the sentence model only adds flags
     for row in result["rows"]:
         if row["damaged_quality"] is not None:
             assert 0.0 <= row["damaged_quality"] <= 1.0 and row["references"] >= 1
