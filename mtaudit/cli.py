@@ -312,7 +312,7 @@ def meta_eval(
 @app.command("story-eval")
 def story_eval(
     data: Annotated[Path, typer.Option("--data", help="ECB+ documents (JSONL with doc_id, subtopic, text).")] = Path("../shared/data/ecbplus/ecbplus_docs.jsonl"),
-    limit: Annotated[int, typer.Option("--limit", help="How many stories (sub-topics with 3+ documents); 0 = all.")] = 6,
+    limit: Annotated[int, typer.Option("--limit", help="How many stories (sub-topics with 3+ documents); 0 = all. The detector never trained on the first 6 (the default); beyond them it may have.")] = 6,
     rate: Annotated[float, typer.Option("--rate", help="Share of the victim article's sentences replaced by their round trip (1.0 = whole article).")] = 0.5,
     seed: Annotated[int, typer.Option("--seed", help="Seed for the story order, the victim and the damaged sentences.")] = 7,
     rows_out: Annotated[Path | None, typer.Option("--rows", help="Write the per-sentence rows to this CSV.")] = None,

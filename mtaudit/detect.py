@@ -145,10 +145,11 @@ def flag_by_model(evidence: list[SentenceEvidence], verdict: Verdict) -> list[Se
 
     Spans flag what other outlets or word statistics contradict; most round-trip damage is
     grammar and word choice no span names (ECB+ story-eval: spans alone found 4 of 44 damaged
-    sentences). The sentence model reads each sentence alone (held-out AUROC 0.69), too weak
+    sentences). The sentence model reads each sentence alone (held-out AUROC 0.68), too weak
     to flag sentences of articles judged original, so only an article the detector calls
     machine-translated gets its flags, by the detector's own rule (flagged at p >= threshold +
-    band, 0.6 with the defaults). Returns new evidence; the spans' flags stay as they were.
+    band, 0.6 with the defaults). Returns new evidence (the spans' flags stay as they were)
+    and adds one line to the verdict's reasons when the model flagged anything new.
     """
     from dataclasses import replace
 
