@@ -180,7 +180,7 @@ def _name(source: str) -> str:
 
 def frames(reports: list[dict[str, Any]]) -> dict[str, pd.DataFrame]:
     """The one place report dicts become tables: articles, sentences, spans and references."""
-    from mtaudit.report import summary_row
+    from mtaudit.report import flagged_by, summary_row
 
     arts, sents, spans, refs = [], [], [], []
     for rep in reports:
@@ -208,7 +208,7 @@ def frames(reports: list[dict[str, Any]]) -> dict[str, pd.DataFrame]:
                     "end": s["end"],
                     "text": s["text"],
                     "flagged": bool(s["flagged"]),
-                    "flagged_by_model": "sentence model" in s.get("flagged_by", []),
+                    "flagged_by_model": "sentence model" in flagged_by(s),
                     "mt_probability": s["mt_probability"],
                     "model_probability": s.get("model_probability"),
                     "n_spans": len(s["spans"]),

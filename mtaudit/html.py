@@ -25,6 +25,7 @@ import jinja2
 from markupsafe import Markup
 
 from mtaudit import __version__, atomic
+from mtaudit.report import flagged_by
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 KIND_LABELS = {
@@ -198,8 +199,7 @@ def _article_view(report: dict[str, Any], sources: dict[str, str]) -> dict[str, 
                 "score_rows": scores,
                 "repair": diff(s["text"], s["repaired"]) if s["repaired"] else None,
                 "evidence": bool(s["flagged"] or s["spans"]),
-                # reports written before the sentence model could flag carry neither key
-                "flagged_by": s.get("flagged_by") or (["spans"] if s["flagged"] else []),
+                "flagged_by": flagged_by(s),
                 "model_probability": s.get("model_probability"),
             }
         )

@@ -70,6 +70,11 @@ def summary_frame(reports: list[dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame([summary_row(r) for r in reports], columns=SUMMARY_COLUMNS)
 
 
+def flagged_by(sentence: dict[str, Any]) -> list[str]:
+    """What flagged a report sentence; reports written before the sentence model could flag carry no ``flagged_by``."""
+    return sentence.get("flagged_by") or (["spans"] if sentence["flagged"] else [])
+
+
 def markdown(report: dict[str, Any]) -> str:
     """A readable page: verdict and reasons, then each flagged sentence with its evidence."""
     v = report["verdict"]
@@ -87,7 +92,7 @@ def markdown(report: dict[str, Any]) -> str:
     flagged = [s for s in report["sentences"] if s["flagged"] or s["spans"]]
     lines += ["## Sentences with evidence", ""] if flagged else ["No sentence carries evidence of machine translation.", ""]
     for s in flagged:
-        by = s.get("flagged_by") or (["spans"] if s["flagged"] else [])
+        by = flagged_by(s)
         model_p = f", sentence model p={s['model_probability']:.2f}" if s.get("model_probability") is not None else ""
         lines.append(f"### Sentence {s['index']}" + (f" (flagged by {' and '.join(by)})" if s["flagged"] else "")
                      + f", spans p={s['mt_probability']:.2f}{model_p}")
