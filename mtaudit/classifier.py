@@ -161,12 +161,15 @@ class Detector:
     abstain_band: float = 0.1
     lm_k: int = 0  # sentences per article the LM reads (0: LM family off)
     meta: dict[str, Any] = field(default_factory=dict)
+    coverage: dict[str, Any] | None = None  # mtaudit.coverage's fitted model: how other outlets move the odds
 
     def signature(self) -> str:
         fam = "+".join(sorted({features.family(n) for n in self.article.names}))
+        cov = f"logit:{self.coverage['n']}" if self.coverage else "none"
         return (
             f"detector:{self.meta.get('version', MODEL_VERSION)}|features:v{features.FEATURE_VERSION}|{fam}"
             f"|cal:{self.article.calibration['method']}|thr:{self.threshold}|band:{self.abstain_band}|lm_k:{self.lm_k}"
+            f"|coverage:{cov}"
         )
 
     def featurise(self, sentences: list[str], settings: Any = None, cache: features.Cache | None = None,
@@ -202,6 +205,7 @@ class Detector:
             "threshold": self.threshold, "abstain_band": self.abstain_band, "lm_k": self.lm_k,
             "feature_version": features.FEATURE_VERSION, "meta": self.meta,
             "article": self.article.__dict__, "sentence": None if self.sentence is None else self.sentence.__dict__,
+            "coverage": self.coverage,
         }
 
     @classmethod
@@ -215,7 +219,7 @@ class Detector:
             )
         sent = obj.get("sentence")
         return cls(LinearModel(**obj["article"]), None if sent is None else LinearModel(**sent), obj["threshold"],
-                   obj["abstain_band"], obj.get("lm_k", 0), obj.get("meta", {}))
+                   obj["abstain_band"], obj.get("lm_k", 0), obj.get("meta", {}), obj.get("coverage"))
 
 
 def save(detector: Detector, folder: Path) -> Path:

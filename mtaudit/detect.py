@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 from mtaudit import signals
@@ -81,35 +80,13 @@ def explain(name: str, value: float, contribution: float) -> str:
     return f"{name} = {value:.3g} ({FEATURE_WORDS.get(name.split('.')[0], name)}): {contribution:+.2f} log-odds {direction} MT"
 
 
-CROSS_OUTLET = ("name_mismatch", "name_as_word", "collocation")  # spans other outlets back (weight >= 0.5)
-AGREEMENT_LOG_ODDS = -2.0  # other coverage and no cross-outlet span at all: evidence against MT
-MAX_CROSS_LOG_ODDS = 6.0
-
-
-def cross_outlet_log_odds(evidence: list[SentenceEvidence], has_context: bool) -> tuple[float, list[str]]:
-    """What the other outlets add to the detector's log-odds.
-
-    Not trained (the training articles have no other coverage): each span other outlets
-    back adds logit(weight) (a 0.85 name mismatch: +1.7), capped at +6; an article with
-    other coverage whose names and phrases all agree with it gets -2, because these signals
-    catch most round-trip damage to names when coverage exists. Checked on the seeds only.
-    """
-    if not has_context:
-        return 0.0, []
-    strong = [s for e in evidence for s in e.spans if s.kind in CROSS_OUTLET and s.support and s.weight >= 0.5]
-    if not strong:
-        return AGREEMENT_LOG_ODDS, [f"other outlets cover this story and contradict none of its names or phrases ({AGREEMENT_LOG_ODDS:+.1f} log-odds)"]
-    total = min(sum(math.log(s.weight / (1.0 - s.weight)) for s in strong), MAX_CROSS_LOG_ODDS)
-    return total, [f"{len(strong)} spans other outlets contradict ({total:+.1f} log-odds)"]
-
-
 def model_verdict(article: Article, evidence: list[SentenceEvidence], settings: Settings, has_context: bool = False) -> Verdict:
-    """The trained detector's calibrated probability, moved by cross-outlet evidence when there is coverage.
+    """The trained detector's calibrated probability, read through its fitted coverage model when there is coverage.
 
     The detector reads the article alone (reference-free features), so an article with no
     other coverage is judged on its own text; the spans stay as the evidence a person checks.
     """
-    from mtaudit import pivot, registry
+    from mtaudit import coverage, pivot, registry
 
     try:
         det = registry.get("detector")
@@ -119,9 +96,7 @@ def model_verdict(article: Article, evidence: list[SentenceEvidence], settings: 
         return verdict
     sentences = [s.text for s in article.sentences]
     pred = det.predict(sentences, settings)
-    shift, why = cross_outlet_log_odds(evidence, has_context)
-    p_model = min(max(pred.probability, 1e-6), 1 - 1e-6)
-    p = 1.0 / (1.0 + math.exp(-(math.log(p_model / (1 - p_model)) + shift)))
+    p, why = coverage.combine(det.coverage, pred.probability, [s for e in evidence for s in e.spans], has_context)
     machine, abstained = det.decide(p)
     base = evidence_verdict(evidence, settings)
     reasons = [f"detector (article alone): {pred.probability:.3f}"] + why

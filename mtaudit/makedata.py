@@ -33,10 +33,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mtaudit import roundtrip, segment
+from mtaudit import coverage, roundtrip, segment
 from mtaudit.atomic import write_json, write_text
 
-DATA_VERSION = "2"  # 2: ECB+ without the stories `mtaudit story-eval` damages
+DATA_VERSION = "3"  # 2: ECB+ without the stories `mtaudit story-eval` damages; 3: + coverage.jsonl
 DEFAULT_OUT = Path("data") / "detector"
 SEED_ORIGINALS = ("001", "003", "004")  # 000 and 002 are the MT seeds: never trained on
 LICENCES = {
@@ -185,13 +185,19 @@ def build(
     seed: int = 13,
     progress: Progress | None = None,
     reuters: bool = True,
+    coverage_limit: int | None = None,
 ) -> dict[str, Any]:
-    """Write ``docs.jsonl`` and ``manifest.json`` under ``out``; return the manifest."""
+    """Write ``docs.jsonl``, ``coverage.jsonl`` and ``manifest.json`` under ``out``; return the manifest.
+
+    ``coverage.jsonl`` holds the ECB+ articles beyond ``ecb_limit`` (never trained on), whole
+    and round-tripped, with their stories: what fits the detector's coverage model.
+    """
     t0 = time.time()
     originals: list[tuple[str, str, str, list[str]]] = []  # (id, group, corpus, paragraphs)
     extra: list[Doc] = []
     original_sha: dict[str, str] = {}
     notes: list[str] = []
+    cover: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = reuters_folder(reuters_deb, Path(tmp)) if reuters else None
         if folder is None:
@@ -228,6 +234,11 @@ def build(
             if sum(len(p.split()) for p in paras) >= 40:
                 originals.append((f"ecbplus.{r['doc_id']}", f"ecbplus:{r['doc_id']}", "ecbplus", paras))
                 original_sha[f"ecbplus.{r['doc_id']}"] = text_sha(r["text"])
+        if {"spa", "cat"} <= set(roundtrip.available()):
+            cover = coverage.make(shared / "ecbplus" / "ecbplus_docs.jsonl", {r["doc_id"] for r in rows[:ecb_limit]}, seed,
+                                  coverage_limit)
+        else:
+            notes.append("Apertium eng-spa / eng-cat not installed: no coverage.jsonl, the detector gets no coverage model")
     if seeds is not None:
         for prefix in SEED_ORIGINALS:
             for path in sorted(seeds.glob(f"{prefix}_*.txt")):
@@ -263,10 +274,12 @@ def build(
     docs = [d.render() for d in docs if d.sentences]
     out.mkdir(parents=True, exist_ok=True)
     write_text(out / "docs.jsonl", "".join(json.dumps(asdict(d), ensure_ascii=False) + "\n" for d in docs))
+    write_text(out / coverage.FILE, "".join(json.dumps(c, ensure_ascii=False) + "\n" for c in cover))
     manifest = summarise(docs)
     manifest.update({
         "data_version": DATA_VERSION, "seed": seed, "pivots": [p for p in pivots if p in available],
         "literal_langs": langs, "literal_rate": literal_rate, "ecb_limit": ecb_limit, "notes": notes,
+        "coverage": {"stories": len(cover), "victims": sum(len(c["victims"]) for c in cover)},
         "licences": {c: LICENCES[c] for c in sorted({d.corpus for d in docs})},
         "seconds": round(time.time() - t0, 1),
     })

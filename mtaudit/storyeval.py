@@ -97,12 +97,17 @@ def damage(stories: list[Story], rate: float, seed: int = SEED) -> None:
 
 def victim_article(story: Story) -> Article:
     """The damaged article, one sentence per line so each maps to its own original."""
-    text = "\n".join(story.damaged_lines)
+    return lines_article(story.damaged_lines, f"{story.victim['doc_id']}+roundtrip-{story.pivot}")
+
+
+def lines_article(lines: list[str], source: str) -> Article:
+    """An article whose sentences are its lines, as written: sentence i stays line i of the original."""
+    text = "\n".join(lines)
     sentences, pos = [], 0
-    for i, line in enumerate(story.damaged_lines):
+    for i, line in enumerate(lines):
         sentences.append(Sentence(i, pos, pos + len(line), line))
         pos += len(line) + 1
-    return Article(ingest.article_id(text), f"{story.victim['doc_id']}+roundtrip-{story.pivot}", text, sentences=sentences)
+    return Article(ingest.article_id(text), source, text, sentences=sentences)
 
 
 def _prf(pred: list[bool], gold: list[bool]) -> dict[str, Any]:
@@ -141,6 +146,7 @@ def evaluate(path: Path, settings: Settings, limit: int | None = STORIES, rate: 
     damage(stories, rate, seed)
     chrf = CHRF()
     rows: list[dict[str, Any]] = []
+    verdicts: list[bool | None] = []
     n_context = 0
     for k, story in enumerate(stories):
         victim = victim_article(story)
@@ -153,6 +159,7 @@ def evaluate(path: Path, settings: Settings, limit: int | None = STORIES, rate: 
         sid = "ecb:" + story.story_id
         story_of: dict[str, str | None] = {victim.article_id: sid, **{o.article_id: sid for o in others}}
         rep = pipeline.audit_articles([victim], settings, story_of=story_of, context=others)[0]
+        verdicts.append(rep["verdict"]["machine_translated"])
         originals = story.victim["text"].split("\n")
         refs = [[r["text"] for r in s["references"]] for s in rep["sentences"]]
         orig_scores = score.score(originals, refs, settings)  # the undamaged sentence, same references
@@ -169,7 +176,7 @@ def evaluate(path: Path, settings: Settings, limit: int | None = STORIES, rate: 
             })
         if progress:
             progress("stories", k + 1, len(stories))
-    return summarise(rows, stories, n_context, settings, rate, seed)
+    return summarise(rows, stories, n_context, settings, rate, seed, verdicts)
 
 
 def _chrf_signature() -> str:
@@ -181,7 +188,7 @@ def _chrf_signature() -> str:
 
 
 def summarise(rows: list[dict[str, Any]], stories: list[Story], n_context: int, settings: Settings,
-              rate: float, seed: int) -> dict[str, Any]:
+              rate: float, seed: int, verdicts: list[bool | None] | None = None) -> dict[str, Any]:
     from mtaudit import pipeline, score
 
     changed = [r["changed"] for r in rows]
@@ -204,6 +211,8 @@ def summarise(rows: list[dict[str, Any]], stories: list[Story], n_context: int, 
                  "changed_sentences": sum(changed), "heavily_damaged": sum(heavy),
                  "sentences_with_references": len(scored), "pivots": sorted({s.pivot for s in stories}),
                  "damage_rate": rate, "seed": seed},
+        "victims": {"judged_machine_translated": sum(v is True for v in verdicts or []),
+                    "abstained": sum(v is None for v in verdicts or []), "judged_original": sum(v is False for v in verdicts or [])},
         "flags": {"vs_changed": _prf(flagged, changed), "vs_heavily_damaged": {"recall": _prf(flagged, heavy)["recall"]},
                   "spans_only_vs_changed": _prf(["spans" in r["flagged_by"] for r in rows], changed),
                   "flag_rate_unchanged": round(sum(f and not c for f, c in zip(flagged, changed)) / max(1, changed.count(False)), 4)},

@@ -18,12 +18,18 @@ needs_freedict = pytest.mark.skipif(not roundtrip.freedict_available("fra"), rea
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> tuple[list[makedata.Doc], dict[str, Any]]:
+def tiny_dir(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Path:
     if not roundtrip.available():
         pytest.skip("apertium not installed")
     out = tmp_path_factory.mktemp("md")
-    manifest = makedata.build(out, shared=shared_data, seeds=ROOT / "seeds", ecb_limit=2, wmt_limit=5, reuters=False)  # the 5th-ranked document is zh-en (MT + HT)
-    return makedata.load(out), manifest
+    makedata.build(out, shared=shared_data, seeds=ROOT / "seeds", ecb_limit=2, wmt_limit=5, reuters=False,  # the 5th-ranked document is zh-en (MT + HT)
+                   coverage_limit=8)
+    return out
+
+
+@pytest.fixture(scope="module")
+def tiny(tiny_dir: Path) -> tuple[list[makedata.Doc], dict[str, Any]]:
+    return makedata.load(tiny_dir), json.loads((tiny_dir / "manifest.json").read_text(encoding="utf-8"))
 
 
 @needs_apertium
@@ -138,3 +144,20 @@ def test_reuters_articles_parse(tmp_path: Path) -> None:
     assert len(arts) == 1 and arts[0][0] == "127"
     assert len(arts[0][1]) == 2 and not arts[0][1][-1].endswith("Reuter")
     shutil.rmtree(folder)
+
+
+def test_coverage_victims_are_articles_the_detector_never_reads(tiny_dir: Path, shared_data: Path) -> None:
+    """coverage.jsonl: ECB+ articles beyond --ecb-limit, outside story-eval's stories, round-tripped whole, with their story."""
+    from mtaudit import coverage
+
+    stories = coverage.load(tiny_dir)
+    trained = {r["doc_id"] for r in makedata.ecb_rows(shared_data / "ecbplus" / "ecbplus_docs.jsonl", 13)[0][:2]}
+    held = storyeval.evaluated_subtopics(shared_data / "ecbplus" / "ecbplus_docs.jsonl")
+    victims = [(s, v) for s in stories for v in s["victims"]]
+    assert len(victims) == 8 and stories
+    assert [v["pivot"] for _, v in victims] == ["spa", "cat"] * 4
+    for s, v in victims:
+        assert v["doc_id"] not in trained and s["story"] not in held
+        original = next(d["text"] for d in s["context"] if d["doc_id"] == v["doc_id"]).split("\n")
+        assert len(v["damaged"]) == len(original) == v["lines"] and v["changed"] > len(original) / 2
+    assert json.loads((tiny_dir / "manifest.json").read_text())["coverage"] == {"stories": len(stories), "victims": 8}

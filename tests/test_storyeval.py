@@ -55,6 +55,10 @@ def test_one_story_end_to_end(result: dict[str, Any]) -> None:
     assert f["tp"] + f["fn"] == d["changed_sentences"]
     spans = result["flags"]["spans_only_vs_changed"]
     assert spans["tp"] <= f["tp"] and spans["fp"] <= f["fp"]  # the sentence model only adds flags
+    v = result["victims"]
+    assert v["judged_machine_translated"] + v["abstained"] + v["judged_original"] == 1
+    if spans["tp"] + spans["fp"] < f["tp"] + f["fp"]:  # model flags exist only inside a victim judged MT
+        assert v["judged_machine_translated"] == 1
     for row in result["rows"]:
         if row["damaged_quality"] is not None:
             assert 0.0 <= row["damaged_quality"] <= 1.0 and row["references"] >= 1
