@@ -185,8 +185,7 @@ class Detector:
         return feats
 
     def decide(self, p: float) -> tuple[bool | None, bool]:
-        abstained = abs(p - self.threshold) < self.abstain_band - 1e-12  # 0.6 - 0.5 is 0.0999...: p on the edge decides
-        return (None if abstained else p >= self.threshold), abstained
+        return decide(p, self.threshold, self.abstain_band)
 
     def predict(self, sentences: list[str], settings: Any = None, cache: features.Cache | None = None) -> Prediction:
         rows = features.sentence_rows(sentences) if self.sentence is not None and sentences else None
@@ -220,6 +219,12 @@ class Detector:
         sent = obj.get("sentence")
         return cls(LinearModel(**obj["article"]), None if sent is None else LinearModel(**sent), obj["threshold"],
                    obj["abstain_band"], obj.get("lm_k", 0), obj.get("meta", {}), obj.get("coverage"))
+
+
+def decide(p: float, threshold: float, band: float) -> tuple[bool | None, bool]:
+    """(verdict, abstained): machine-translated at p >= threshold, no verdict within ``band`` of it."""
+    abstained = abs(p - threshold) < band - 1e-12  # 0.6 - 0.5 is 0.0999...: p on the edge decides
+    return (None if abstained else p >= threshold), abstained
 
 
 def save(detector: Detector, folder: Path) -> Path:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from mtaudit import signals
+from mtaudit import classifier, signals
 from mtaudit.settings import Settings
 from mtaudit.types import Article, Link, Span
 
@@ -64,8 +64,8 @@ def evidence_verdict(evidence: list[SentenceEvidence], settings: Settings) -> Ve
     flagged = sum(e.flagged for e in evidence)
     if flagged:
         reasons.insert(0, f"{flagged} of {len(evidence)} sentences flagged")
-    abstained = abs(p - settings.article_threshold) < settings.abstain_band
-    return Verdict(None if abstained else p >= settings.article_threshold, round(p, 4), abstained, reasons)
+    machine, abstained = classifier.decide(p, settings.article_threshold, settings.abstain_band)
+    return Verdict(machine, round(p, 4), abstained, reasons)
 
 
 FEATURE_WORDS = {

@@ -215,3 +215,12 @@ def test_clipped_standardisation_caps_one_feature() -> None:
     model = classifier.LinearModel(["a", "b"], [0.0, 0.0], [1.0, 1.0], [1.0, 1.0], 0.0, {"method": "none"}, clip=3.0)
     assert model.logit(np.array([[100.0, -1.0]]))[0] == pytest.approx(2.0)
     assert classifier.LinearModel(["a"], [0.0], [1.0], [1.0], 0.0, {"method": "none"}).logit(np.array([[100.0]]))[0] == 100.0
+
+
+@pytest.mark.parametrize(
+    ("p", "verdict", "abstained"),
+    [(0.6, True, False), (0.4, False, False), (0.5, None, True), (0.5999, None, True), (0.4001, None, True), (0.95, True, False)],
+)
+def test_decision_rule_with_its_edges(p: float, verdict: bool | None, abstained: bool) -> None:
+    """The rule the trained detector and the evidence-only verdict share: p on the band's edge decides (0.6 - 0.5 is 0.0999...)."""
+    assert classifier.decide(p, 0.5, 0.1) == (verdict, abstained)
