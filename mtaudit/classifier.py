@@ -162,6 +162,7 @@ class Detector:
     lm_k: int = 0  # sentences per article the LM reads (0: LM family off)
     meta: dict[str, Any] = field(default_factory=dict)
     coverage: dict[str, Any] | None = None  # mtaudit.coverage's fitted model: how other outlets move the odds
+    sentence_lm: LinearModel | None = None  # the sentence model plus SmolLM2 surprisal (costly: articles judged MT only)
 
     def signature(self) -> str:
         fam = "+".join(sorted({features.family(n) for n in self.article.names}))
@@ -169,7 +170,7 @@ class Detector:
         return (
             f"detector:{self.meta.get('version', MODEL_VERSION)}|features:v{features.FEATURE_VERSION}|{fam}"
             f"|cal:{self.article.calibration['method']}|thr:{self.threshold}|band:{self.abstain_band}|lm_k:{self.lm_k}"
-            f"|coverage:{cov}"
+            f"|coverage:{cov}|sentence_lm:{'on' if self.sentence_lm else 'off'}"
         )
 
     def featurise(self, sentences: list[str], settings: Any = None, cache: features.Cache | None = None,
@@ -198,13 +199,21 @@ class Detector:
             sent_p = [float(v) for v in self.sentence.proba(self.sentence.matrix(rows))]
         return Prediction(p, verdict, abstained, self.article.contributions(row[0]), feats, sent_p)
 
+    def sentence_lm_probabilities(self, sentences: list[str], settings: Any) -> list[float]:
+        """Each sentence's probability under the sentence model that also reads LM surprisal; [] without one."""
+        rows = features.sentence_rows(sentences) if self.sentence_lm is not None and sentences else []
+        if len(rows) != len(sentences) or not rows:
+            return []
+        merged = [{**r, **lm} for r, lm in zip(rows, features.lm_rows(sentences, settings))]
+        return [float(v) for v in self.sentence_lm.proba(self.sentence_lm.matrix(merged))]
+
     def to_json(self) -> dict[str, Any]:
         return {
             "format": "mtaudit-detector", "version": self.meta.get("version", MODEL_VERSION),
             "threshold": self.threshold, "abstain_band": self.abstain_band, "lm_k": self.lm_k,
             "feature_version": features.FEATURE_VERSION, "meta": self.meta,
             "article": self.article.__dict__, "sentence": None if self.sentence is None else self.sentence.__dict__,
-            "coverage": self.coverage,
+            "coverage": self.coverage, "sentence_lm": None if self.sentence_lm is None else self.sentence_lm.__dict__,
         }
 
     @classmethod
@@ -216,9 +225,10 @@ class Detector:
                 f"detector was trained on features v{obj.get('feature_version')}, this code computes v{features.FEATURE_VERSION}: "
                 "run `mtaudit train`"
             )
-        sent = obj.get("sentence")
+        sent, sent_lm = obj.get("sentence"), obj.get("sentence_lm")
         return cls(LinearModel(**obj["article"]), None if sent is None else LinearModel(**sent), obj["threshold"],
-                   obj["abstain_band"], obj.get("lm_k", 0), obj.get("meta", {}), obj.get("coverage"))
+                   obj["abstain_band"], obj.get("lm_k", 0), obj.get("meta", {}), obj.get("coverage"),
+                   None if sent_lm is None else LinearModel(**sent_lm))
 
 
 def decide(p: float, threshold: float, band: float) -> tuple[bool | None, bool]:

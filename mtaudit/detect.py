@@ -34,6 +34,7 @@ class Verdict:
     pivot_confidence: float | None = None
     pivot_evidence: list[str] = field(default_factory=list)
     sentence_probabilities: list[float] = field(default_factory=list)  # the detector's sentence model, per sentence
+    sentence_model: str = ""  # which one: "reference-free", or "with SmolLM2 surprisal" in an article judged MT
 
 
 def noisy_or(weights: list[float]) -> float:
@@ -102,17 +103,22 @@ def model_verdict(article: Article, evidence: list[SentenceEvidence], settings: 
     reasons = [f"detector (article alone): {pred.probability:.3f}"] + why
     reasons += [explain(n, pred.features.get(n, float("nan")), c) for n, c in pred.contributions[:4] if abs(c) >= 0.25]
     reasons += base.reasons
-    if pred.sentence_probabilities and len(pred.sentence_probabilities) == len(sentences) and machine:
-        top = sorted(range(len(sentences)), key=lambda i: -pred.sentence_probabilities[i])[:3]
-        reasons.append("sentence model, most likely machine-translated: "
-                       + ", ".join(f"sentence {article.sentences[i].index} ({pred.sentence_probabilities[i]:.2f})" for i in top))
+    sent_p = pred.sentence_probabilities if len(pred.sentence_probabilities) == len(sentences) else []
+    which = "reference-free"
+    if machine and settings.sentence_lm and det.sentence_lm is not None:
+        with_lm = det.sentence_lm_probabilities(sentences, settings)  # the LM's cost only where the article is judged MT
+        if len(with_lm) == len(sentences):
+            sent_p, which = with_lm, "with SmolLM2 surprisal"
+    if sent_p and machine:
+        top = sorted(range(len(sentences)), key=lambda i: -sent_p[i])[:3]
+        reasons.append(f"sentence model ({which}), most likely machine-translated: "
+                       + ", ".join(f"sentence {article.sentences[i].index} ({sent_p[i]:.2f})" for i in top))
     spans = [sp.to_dict() for e in evidence for sp in e.spans]
     guess = pivot.guess(spans, sentences, pred.features) if p >= det.threshold else pivot.Guess(None, None)
     if guess.language:
         reasons.append(f"pivot language {guess.language} (confidence {guess.confidence}): " + "; ".join(guess.evidence[:3]))
-    sent_p = pred.sentence_probabilities if len(pred.sentence_probabilities) == len(sentences) else []
     return Verdict(machine, round(p, 4), abstained, reasons, guess.language, "detector", guess.confidence, guess.evidence,
-                   [round(x, 4) for x in sent_p])
+                   [round(x, 4) for x in sent_p], which if sent_p else "")
 
 
 def flag_by_model(evidence: list[SentenceEvidence], verdict: Verdict) -> list[SentenceEvidence]:
@@ -120,10 +126,11 @@ def flag_by_model(evidence: list[SentenceEvidence], verdict: Verdict) -> list[Se
 
     Spans flag what other outlets or word statistics contradict; most round-trip damage is
     grammar and word choice no span names (ECB+ story-eval: spans alone found 4 of 44 damaged
-    sentences). The sentence model reads each sentence alone (held-out AUROC 0.68), too weak
-    to flag sentences of articles judged original, so only an article the detector calls
-    machine-translated gets its flags, by the detector's own rule (flagged at p >= threshold +
-    band, 0.6 with the defaults). Returns new evidence (the spans' flags stay as they were)
+    sentences). The sentence model reads each sentence alone, too weak to flag sentences of
+    articles judged original, so only an article the detector calls machine-translated gets its
+    flags, by the detector's own rule (flagged at p >= threshold + band, 0.6 with the defaults);
+    there the probabilities come from its variant that also reads SmolLM2 surprisal when the
+    detector has one and ``settings.sentence_lm`` is on (see ``model_verdict``). Returns new evidence (the spans' flags stay as they were)
     and adds one line to the verdict's reasons when the model flagged anything new.
     """
     from dataclasses import replace
@@ -140,7 +147,7 @@ def flag_by_model(evidence: list[SentenceEvidence], verdict: Verdict) -> list[Se
     n = sum(e.flagged_by_model and not e.flagged for e in out)
     if n:
         verdict.reasons.append(f"sentence model flags {n} more sentence(s) of this machine-translated article "
-                               f"(p >= {det.threshold + det.abstain_band:.2f}, reference-free)")
+                               f"(p >= {det.threshold + det.abstain_band:.2f}, {verdict.sentence_model or 'reference-free'})")
     return out
 
 
@@ -154,5 +161,5 @@ def signature(settings: Settings) -> str:
     return (
         f"{model}|spans:evidence-noisy-or|signals:{'+'.join(signals.SIGNALS)}|sent_thr:{settings.sentence_threshold}"
         f"|art_thr:{settings.article_threshold}|rare_zipf:{settings.rare_zipf}|name_sim:{settings.name_similarity}"
-        f"|colloc:{settings.collocation_min_count}/{settings.collocation_lm_gap}nats"
+        f"|colloc:{settings.collocation_min_count}/{settings.collocation_lm_gap}nats|sentence_lm:{settings.sentence_lm}"
     )

@@ -52,6 +52,7 @@ class TrainConfig:
     n_splits: int = 5
     lm_k: int = 0
     sentences_per_doc: int = 6
+    sentence_lm: bool = True  # also fit the sentence model with SmolLM2 surprisal (LM features cached per sentence)
     seed: int = 13
     threshold: float = 0.5
     abstain_band: float = 0.1
@@ -102,14 +103,14 @@ def names_for(example: dict[str, float], families: tuple[str, ...]) -> list[str]
     return sorted(k for k in example if features.family(k) in families)
 
 
-def sentence_dataset(docs: list[makedata.Doc], per_doc: int, seed: int) -> tuple[list[dict[str, float]], list[int], list[str]]:
-    """Sentences of originals (0) and their damaged versions (1), a few per document.
+def sentence_dataset(docs: list[makedata.Doc], per_doc: int, seed: int) -> tuple[list[dict[str, float]], list[int], list[str], list[str]]:
+    """Sentences of originals (0) and their damaged versions (1), a few per document: rows, labels, groups, texts.
 
     A round-trip sentence identical to its original carries no damage: it is left out.
     """
     rng = random.Random(seed)
     by_id = {d.id: d for d in docs}
-    rows, y, groups = [], [], []
+    rows, y, groups, texts = [], [], [], []
     for d in docs:
         if d.kind != "original":
             continue
@@ -122,6 +123,7 @@ def sentence_dataset(docs: list[makedata.Doc], per_doc: int, seed: int) -> tuple
             rows.append(features.sentence_features(d.sentences[i], forms))
             y.append(0)
             groups.append(d.group)
+            texts.append(d.sentences[i])
         for v in versions:
             vforms = features.title_forms(v.sentences)
             for i in idx:
@@ -129,7 +131,28 @@ def sentence_dataset(docs: list[makedata.Doc], per_doc: int, seed: int) -> tuple
                     rows.append(features.sentence_features(v.sentences[i], vforms))
                     y.append(1)
                     groups.append(d.group)
-    return rows, y, groups
+                    texts.append(v.sentences[i])
+    return rows, y, groups, texts
+
+
+def sentence_lm_rows(texts: list[str], settings: Settings, progress: Progress | None = None) -> list[dict[str, float]]:
+    """SmolLM2 surprisal features of each training sentence, from the on-disk cache where it has them.
+
+    The LM reads about ten sentences a second on two cores: the first ``mtaudit train`` pays
+    for the whole sentence set once (about 13 minutes), later ones read the cache.
+    """
+    cache = features.Cache(cache_root(settings) / "detector" / f"sentence-lm-v{features.FEATURE_VERSION}.sqlite")
+    keys = [features.Cache.key(t, -1) for t in texts]
+    out: list[dict[str, float] | None] = [cache.get(k) for k in keys]
+    todo = [i for i, row in enumerate(out) if row is None]
+    for lo in range(0, len(todo), 256):
+        chunk = todo[lo : lo + 256]
+        for i, row in zip(chunk, features.lm_rows([texts[i] for i in chunk], settings)):
+            cache.put(keys[i], row)
+            out[i] = row
+        if progress:
+            progress("sentence LM", min(lo + 256, len(todo)), len(todo))
+    return [row or {} for row in out]
 
 
 def out_of_fold(dicts: list[dict[str, float]], y: list[int], groups: list[str], names: list[str], cfg: TrainConfig,
@@ -221,11 +244,19 @@ def train(
     t_cv = time.time() - t1
     if progress:
         progress("cross-validation", 1, 1)
-    srows, sy, sgroups = sentence_dataset(docs, cfg.sentences_per_doc, cfg.seed)
+    srows, sy, sgroups, stexts = sentence_dataset(docs, cfg.sentences_per_doc, cfg.seed)
     snames = names_for(srows[0], tuple(f for f in cfg.families if f != "lm"))
     scfg = dataclasses.replace(cfg, c=cfg.sentence_c, calibration_weights="same")
     soof = out_of_fold(srows, sy, sgroups, snames, scfg)
     report["sentence_roundtrip"] = metrics(sy, soof, cfg.threshold, cfg.abstain_band)
+    t_slm = time.time()
+    lrows: list[dict[str, float]] = []
+    lnames: list[str] = []
+    if cfg.sentence_lm:
+        lrows = [{**r, **lm} for r, lm in zip(srows, sentence_lm_rows(stexts, settings, progress))]
+        lnames = snames + names_for(lrows[0], ("lm",))
+        report["sentence_roundtrip_lm"] = metrics(sy, out_of_fold(lrows, sy, sgroups, lnames, scfg), cfg.threshold, cfg.abstain_band)
+    t_slm = time.time() - t_slm
     t_abl = time.time()
     if ablation:
         report["ablation"] = ablate(docs, dicts, y, groups, cfg, report["article"], w, progress)
@@ -235,6 +266,8 @@ def train(
                                     cfg.calibration_weights, cfg.clip)
     sentence = classifier.fit_linear(srows, sy, sgroups, snames, scfg.c, scfg.method, scfg.n_splits, scfg.seed, None,
                                      scfg.calibration_weights, scfg.clip)
+    sentence_lm = classifier.fit_linear(lrows, sy, sgroups, lnames, scfg.c, scfg.method, scfg.n_splits, scfg.seed, None,
+                                        scfg.calibration_weights, scfg.clip) if lrows else None
     t_fit = time.time() - t2
     probe = classifier.Detector(article, sentence, cfg.threshold, cfg.abstain_band, cfg.lm_k)
     sample = [d for d in docs if d.kind == "wmt_mt"][:TIMED_ROWS] or docs[:TIMED_ROWS]
@@ -242,7 +275,8 @@ def train(
     for d in sample:
         probe.predict(d.sentences, settings, None)
     per_article = (time.perf_counter() - t3) / max(len(sample), 1)
-    report["timing_s"] = {"features": round(t_feat, 1), "cross_validation": round(t_cv, 1), "ablation": round(t_abl, 1),
+    report["timing_s"] = {"features": round(t_feat, 1), "cross_validation": round(t_cv, 1), "sentence_lm": round(t_slm, 1),
+                          "ablation": round(t_abl, 1),
                           "final_fit": round(t_fit, 1), "total": round(time.time() - t0, 1),
                           "detect_per_article_uncached": round(per_article, 4), "detect_timed_articles": len(sample)}
     report["seeds_article_alone"] = seed_probabilities(probe, settings)
@@ -255,7 +289,7 @@ def train(
         "training_ids": sorted(d.id for d in docs if d.corpus == "wmt22"), "training_text_sha": seen,
         "metrics": report,
     }
-    det = classifier.Detector(article, sentence, cfg.threshold, cfg.abstain_band, cfg.lm_k, meta)
+    det = classifier.Detector(article, sentence, cfg.threshold, cfg.abstain_band, cfg.lm_k, meta, sentence_lm=sentence_lm)
     det.coverage = coverage.train(data, det, settings, progress)  # the final model, on articles it never read
     return TrainResult(det, report)
 
@@ -477,10 +511,12 @@ def card_text(det: classifier.Detector) -> str:
     for name, m in rep.get("article", {}).items():
         lines.append(f"| article: {name} | {m.get('n')} | {m.get('positives')} | {_fmt(m.get('auroc'))} | {_fmt(m.get('accuracy'))} | "
                      f"{_fmt(m.get('ece'))} | {_fmt(m.get('abstained'))} | {_fmt(m.get('accuracy_decided'))} |")
-    s = rep.get("sentence_roundtrip", {})
-    if s:
-        lines.append(f"| sentence: held-out round trips | {s.get('n')} | {s.get('positives')} | {_fmt(s.get('auroc'))} | "
-                     f"{_fmt(s.get('accuracy'))} | {_fmt(s.get('ece'))} | {_fmt(s.get('abstained'))} | {_fmt(s.get('accuracy_decided'))} |")
+    for key, label in (("sentence_roundtrip", "sentence: held-out round trips"),
+                       ("sentence_roundtrip_lm", "sentence, with SmolLM2 surprisal (flags in articles judged MT)")):
+        s = rep.get(key, {})
+        if s:
+            lines.append(f"| {label} | {s.get('n')} | {s.get('positives')} | {_fmt(s.get('auroc'))} | "
+                         f"{_fmt(s.get('accuracy'))} | {_fmt(s.get('ece'))} | {_fmt(s.get('abstained'))} | {_fmt(s.get('accuracy_decided'))} |")
     abl = rep.get("ablation", [])
     if abl:
         lines += ["", "## Ablation (AUROC, out-of-fold; delta against the full model)", "",
@@ -501,8 +537,9 @@ def card_text(det: classifier.Detector) -> str:
     t = rep.get("timing_s", {})
     lines += ["", "## Time (2 CPU cores shared with other jobs)", "",
               f"- training: features {t.get('features')} s (cached per text; a cold run computes them at the per-article cost below), "
-              f"cross-validation {t.get('cross_validation')} s, ablation {t.get('ablation')} s, final fit {t.get('final_fit')} s, "
-              f"total {t.get('total')} s.",
+              f"cross-validation {t.get('cross_validation')} s, sentence model with LM surprisal {t.get('sentence_lm')} s "
+              "(SmolLM2 reads every training sentence once, about ten a second, then its features are cached), "
+              f"ablation {t.get('ablation')} s, final fit {t.get('final_fit')} s, total {t.get('total')} s.",
               f"- detection: {t.get('detect_per_article_uncached')} s per article (features from scratch, no LM; "
               f"{t.get('detect_timed_articles')} articles timed).", ""]
     lines += ["## Features", "", "Each is a number per article (sentence features averaged, or counted per ten sentences); "

@@ -372,14 +372,18 @@ def family(name: str) -> str:
 
 def lm_features(sentences: list[str], k: int, settings: object) -> dict[int, dict[str, float]]:
     """SmolLM2 surprisal features for the k sentences :func:`pick_lm_sentences` chooses (batched)."""
+    idx = pick_lm_sentences(sentences, k)
+    return dict(zip(idx, lm_rows([sentences[i] for i in idx], settings)))
+
+
+def lm_rows(sentences: list[str], settings: object) -> list[dict[str, float]]:
+    """SmolLM2 surprisal features of each sentence (its first 48 words), in one batched pass."""
     from mtaudit import lm
 
-    idx = pick_lm_sentences(sentences, k)
-    if not idx:
-        return {}
-    texts = [" ".join(roundtrip.normalise(sentences[i]).split()[:48]) for i in idx]
-    res = lm.surprisal(texts, settings)  # type: ignore[arg-type]
-    return {i: lm_sentence_features(r.nats, r.offsets, r.text) for i, r in zip(idx, res)}
+    if not sentences:
+        return []
+    texts = [" ".join(roundtrip.normalise(s).split()[:48]) for s in sentences]
+    return [lm_sentence_features(r.nats, r.offsets, r.text) for r in lm.surprisal(texts, settings)]  # type: ignore[arg-type]
 
 
 class Cache:
