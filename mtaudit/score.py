@@ -388,9 +388,8 @@ def lm_stats(texts: list[str], settings: Settings) -> list[dict[str, float]]:
     tag = _hash(lm.signature(), str(LM_MAX_TOKENS))[:8]
 
     def compute(pos: list[int]) -> list[Any]:
-        order = sorted(pos, key=lambda i: len(texts[i]))  # similar lengths per batch: little padding
-        clipped = [" ".join(texts[i].split()[: LM_MAX_TOKENS]) for i in order]
-        res = dict(zip(order, lm.surprisal(clipped, settings.replace(batch_size=min(settings.batch_size, 16)))))
+        clipped = [" ".join(texts[i].split()[: LM_MAX_TOKENS]) for i in pos]  # lm.surprisal batches them by length
+        res = dict(zip(pos, lm.surprisal(clipped, settings)))
         out = []
         for i in pos:
             nats = np.asarray(res[i].nats[:LM_MAX_TOKENS] or [0.0])

@@ -92,3 +92,15 @@ def test_a_device_that_is_not_there_is_a_usage_error(tmp_path: Path) -> None:
         result = runner.invoke(app, ["audit", str(ROOT / "seeds"), "--out", str(tmp_path / "r"), "--device", "cuda"])
         assert result.exit_code == 2 and "no CUDA device" in result.output
     assert not (tmp_path / "r").exists()
+
+
+def test_no_sentence_lm_keeps_the_reference_free_sentence_model(tmp_path: Path) -> None:
+    """000 alone is judged machine-translated; --no-sentence-lm skips the LM pass and the reasons say which model flagged."""
+    src = next((ROOT / "seeds").glob("000_*.txt"))
+    for flag, which in (("--no-sentence-lm", "reference-free"), ("--sentence-lm", "with SmolLM2 surprisal")):
+        out = tmp_path / flag
+        result = runner.invoke(app, ["audit", str(src), "--out", str(out), "--format", "json", "--quiet", flag])
+        assert result.exit_code == 1, result.output
+        rep = json.loads(next(p for p in out.glob("*.json") if p.name != "summary.json").read_text())
+        assert any(r.startswith(f"sentence model ({which})") for r in rep["verdict"]["reasons"])
+        assert f"sentence_lm:{flag == '--sentence-lm'}" in rep["signature"]
