@@ -84,7 +84,7 @@ def make(path: Path, trained: set[str], seed: int, limit: int | None = None) -> 
                 docs.setdefault(d["subtopic"], []).append(d)
     held = storyeval.evaluated_subtopics(path)
     victims: list[storyeval.Story] = []
-    for sid in sorted(docs, key=lambda s: storyeval._rank(s, seed)):
+    for sid in sorted(docs, key=lambda s: storyeval.rank(s, seed)):
         members = sorted(docs[sid], key=lambda d: d["doc_id"])
         if sid in held or len(members) < 3:
             continue

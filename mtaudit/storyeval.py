@@ -46,7 +46,8 @@ class Story:
     changed: list[bool] = field(default_factory=list)
 
 
-def _rank(key: str, seed: int) -> str:
+def rank(key: str, seed: int) -> str:
+    """A seeded, reproducible sort key: the stories, victims and damaged lines are picked by it."""
     return hashlib.sha256(f"{seed}:{key}".encode()).hexdigest()
 
 
@@ -66,12 +67,12 @@ def load_stories(path: Path, limit: int | None, seed: int = SEED, min_docs: int 
         for line in fh:
             doc = json.loads(line)
             docs.setdefault(doc["subtopic"], []).append(doc)
-    order = sorted((s for s, d in docs.items() if len(d) >= min_docs), key=lambda s: _rank(s, seed))
+    order = sorted((s for s, d in docs.items() if len(d) >= min_docs), key=lambda s: rank(s, seed))
     out = []
     for n, sid in enumerate(order[: limit or None]):
         members = sorted(docs[sid], key=lambda d: d["doc_id"])
         eligible = [d for d in members if d["n_sentences"] >= 4] or members
-        victim = min(eligible, key=lambda d: _rank(d["doc_id"], seed))
+        victim = min(eligible, key=lambda d: rank(d["doc_id"], seed))
         others = [d for d in members if d["doc_id"] != victim["doc_id"]]
         out.append(Story(sid, victim, others, pivot=("spa", "cat")[n % 2]))
     return out
@@ -85,7 +86,7 @@ def damage(stories: list[Story], rate: float, seed: int = SEED) -> None:
         for s in group:
             lines = s.victim["text"].split("\n")
             s.damaged_lines = list(lines)
-            pick = [i for i, _ in enumerate(lines) if int(_rank(f"{s.story_id}:{i}", seed)[:8], 16) / 0xFFFFFFFF < rate]
+            pick = [i for i, _ in enumerate(lines) if int(rank(f"{s.story_id}:{i}", seed)[:8], 16) / 0xFFFFFFFF < rate]
             jobs += [(s, i, lines[i]) for i in (pick or [0])]
         outs = roundtrip.roundtrip([t for _, _, t in jobs], pivot) if jobs else []
         for (s, i, _), new in zip(jobs, outs):
