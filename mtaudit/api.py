@@ -30,7 +30,8 @@ Columns (stable: new columns may be added, a column's meaning never changes sile
   index / (sentences - 1), where in the article it sits), start, end (int: character offsets into the
   article text as ingested), text (str), flagged (bool: by spans, or by the sentence model in an
   article judged machine-translated), flagged_by_model (bool), mt_probability (float 0..1: from the
-  spans), model_probability (float|None 0..1: the detector's sentence model), n_spans (int),
+  spans), model_probability (float|None 0..1: the detector's sentence model; in an article judged
+  machine-translated, its variant that also reads SmolLM2 surprisal, unless sentence_lm is off), n_spans (int),
   chrf, bleu, ter (float|None: against all references, 0..100; TER lower is better), semantic,
   quality (float|None: 0..1), n_references (int), best_reference (str|None: the most similar
   reference), best_reference_source (str|None), best_reference_article_id (str|None),
