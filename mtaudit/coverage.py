@@ -43,10 +43,10 @@ def contradicted(spans: list[Span]) -> list[Span]:
     return [s for s in spans if s.kind in CROSS_OUTLET and s.support and s.weight >= MIN_WEIGHT]
 
 
-def features(p_model: float, spans: list[Span]) -> list[float]:
+def features(p_model: float, spans: list[Span], cap: float = CAP) -> list[float]:
     """[detector log-odds, summed log-odds of the contradicted spans (capped)]: the fitted model's inputs."""
     strong = contradicted(spans)
-    return [_logit(p_model), min(sum(_logit(s.weight) for s in strong), CAP)]
+    return [_logit(p_model), min(sum(_logit(s.weight) for s in strong), cap)]
 
 
 def combine(model: dict[str, Any] | None, p_model: float, spans: list[Span], has_context: bool) -> tuple[float, list[str]]:
@@ -55,7 +55,7 @@ def combine(model: dict[str, Any] | None, p_model: float, spans: list[Span], has
         return p_model, []
     if not model:
         return p_model, ["other outlets cover this story, but this detector has no fitted coverage model: their spans are evidence only"]
-    x = features(p_model, spans)
+    x = features(p_model, spans, model.get("cap", CAP))  # the cap it was fitted with
     z = model["intercept"] + sum(c * v for c, v in zip(model["coef"], x))
     p = 1.0 / (1.0 + math.exp(-z))
     n = len(contradicted(spans))
