@@ -45,7 +45,7 @@ class Settings:
     article_threshold: float = 0.5
     abstain_band: float = 0.1  # |p - threshold| below this: abstain
     # in an article judged machine-translated, the sentence flags come from the sentence model that also
-    # reads SmolLM2 surprisal (held-out AUROC well above the reference-free one; about 0.1 s a sentence)
+    # reads SmolLM2 surprisal (held-out AUROC 0.825 against 0.683; about 0.09 s a sentence on 2 cores)
     sentence_lm: bool = True
 
     def replace(self, **changes: Any) -> Settings:
