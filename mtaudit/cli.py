@@ -313,9 +313,9 @@ def meta_eval(
 @app.command("story-eval")
 def story_eval(
     data: Annotated[Path, typer.Option("--data", help="ECB+ documents (JSONL with doc_id, subtopic, text).")] = Path("../shared/data/ecbplus/ecbplus_docs.jsonl"),
-    limit: Annotated[int, typer.Option("--limit", help="How many stories (sub-topics with 3+ documents); 0 = all. The detector never trained on the first 6 (the default); beyond them it may have.")] = 6,
+    limit: Annotated[int | None, typer.Option("--limit", help="How many stories (sub-topics with 3+ documents); 0 = all. Default: the first 6 (storyeval.STORIES), which the detector never trained on; beyond them it may have.")] = None,
     rate: Annotated[float, typer.Option("--rate", help="Share of the victim article's sentences replaced by their round trip (1.0 = whole article).")] = 0.5,
-    seed: Annotated[int, typer.Option("--seed", help="Seed for the story order, the victim and the damaged sentences.")] = 7,
+    seed: Annotated[int | None, typer.Option("--seed", help="Seed for the story order, the victim and the damaged sentences. Default: 7 (storyeval.SEED), the one make-data leaves out.")] = None,
     rows_out: Annotated[Path | None, typer.Option("--rows", help="Write the per-sentence rows to this CSV.")] = None,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
@@ -333,6 +333,9 @@ def story_eval(
     Example: [bold]mtaudit story-eval --limit 6[/bold]
     """
     from mtaudit import atomic, storyeval
+
+    limit = storyeval.STORIES if limit is None else limit
+    seed = storyeval.SEED if seed is None else seed
 
     settings = _settings(config, device=device)
     if not data.exists():

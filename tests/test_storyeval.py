@@ -75,3 +75,25 @@ def test_quality_is_lower_for_damaged_than_for_original_sentences(result: dict[s
              if r["changed"] and r["damaged_quality"] is not None and r["original_quality"] is not None]
     assert pairs, "the story needs a damaged sentence with references"
     assert sum(d < o for d, o in pairs) > len(pairs) / 2
+
+
+def test_story_eval_command_json_and_rows(ecb: Path, tmp_path: Path) -> None:
+    """The CLI: --json for scripts, --rows for the per-sentence CSV; the default seed is the one make-data leaves out."""
+    import csv
+    import json
+
+    from typer.testing import CliRunner
+
+    from mtaudit.cli import app
+
+    rows = tmp_path / "rows.csv"
+    result = CliRunner().invoke(app, ["story-eval", "--data", str(ecb), "--limit", "1", "--json", "--rows", str(rows)])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["data"]["stories"] == 1 and payload["data"]["seed"] == storyeval.SEED
+    assert sum(payload["victims"].values()) == 1 and "rows" not in payload
+    with open(rows, encoding="utf-8") as fh:
+        table = list(csv.DictReader(fh))
+    assert len(table) == payload["data"]["victim_sentences"] and {"changed", "flagged", "damage_chrf"} <= set(table[0])
+    missing = CliRunner().invoke(app, ["story-eval", "--data", str(tmp_path / "none.jsonl")])
+    assert missing.exit_code == 2 and "no such file" in missing.output
