@@ -43,9 +43,8 @@ def contradicted(spans: list[Span]) -> list[Span]:
     return [s for s in spans if s.kind in CROSS_OUTLET and s.support and s.weight >= MIN_WEIGHT]
 
 
-def features(p_model: float, spans: list[Span], cap: float = CAP) -> list[float]:
-    """[detector log-odds, summed log-odds of the contradicted spans (capped)]: the fitted model's inputs."""
-    strong = contradicted(spans)
+def features(p_model: float, strong: list[Span], cap: float = CAP) -> list[float]:
+    """[detector log-odds, summed log-odds of the contradicted spans ``strong`` (capped)]: the fitted model's inputs."""
     return [_logit(p_model), min(sum(_logit(s.weight) for s in strong), cap)]
 
 
@@ -55,10 +54,11 @@ def combine(model: dict[str, Any] | None, p_model: float, spans: list[Span], has
         return p_model, []
     if not model:
         return p_model, ["other outlets cover this story, but this detector has no fitted coverage model: their spans are evidence only"]
-    x = features(p_model, spans, model.get("cap", CAP))  # the cap it was fitted with
+    strong = contradicted(spans)
+    x = features(p_model, strong, model.get("cap", CAP))  # the cap it was fitted with
     z = model["intercept"] + sum(c * v for c, v in zip(model["coef"], x))
     p = 1.0 / (1.0 + math.exp(-z))
-    n = len(contradicted(spans))
+    n = len(strong)
     what = (f"{n} spans other outlets contradict (summed log-odds {x[1]:.1f}, weighted {model['coef'][1] * x[1]:+.2f})" if n
             else "other outlets contradict none of its names or phrases")
     return p, [f"coverage model (fitted on {model.get('n', '?')} ECB+ articles): {what}; "
@@ -68,25 +68,22 @@ def combine(model: dict[str, Any] | None, p_model: float, spans: list[Span], has
 # --- the data, made by `mtaudit make-data` --------------------------------------------------------
 
 
-def make(path: Path, trained: set[str], seed: int, limit: int | None = None) -> list[dict[str, Any]]:
-    """Stories with victims: ECB+ articles outside ``trained`` and outside story-eval's stories, round-tripped whole.
+def make(rows: list[dict[str, Any]], trained: set[str], seed: int, limit: int | None = None) -> list[dict[str, Any]]:
+    """Stories with victims: the ECB+ articles of ``rows`` outside ``trained``, round-tripped whole.
 
-    Each story keeps all its documents as coverage; a victim is audited against the others
-    (never against itself). Pivots alternate spa / cat in a seeded order.
+    ``rows`` are the ECB+ documents of the stories ``mtaudit story-eval`` does not use
+    (``makedata.ecb_rows``). Each story keeps all its documents as coverage; a victim is
+    audited against the others (never against itself). Pivots alternate spa / cat in a seeded order.
     """
     from mtaudit import storyeval
 
     docs: dict[str, list[dict[str, Any]]] = {}
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            if line.strip():
-                d = json.loads(line)
-                docs.setdefault(d["subtopic"], []).append(d)
-    held = storyeval.evaluated_subtopics(path)
+    for d in rows:
+        docs.setdefault(d["subtopic"], []).append(d)
     victims: list[storyeval.Story] = []
     for sid in sorted(docs, key=lambda s: storyeval.rank(s, seed)):
         members = sorted(docs[sid], key=lambda d: d["doc_id"])
-        if sid in held or len(members) < 3:
+        if len(members) < 3:
             continue
         for v in members:
             if v["doc_id"] not in trained and v["n_sentences"] >= 4:
@@ -116,15 +113,11 @@ def load(folder: Path) -> list[dict[str, Any]]:
 
 def featurise(stories: list[dict[str, Any]], detector: Any, settings: Any, progress: Progress | None = None) -> list[dict[str, Any]]:
     """Audit each victim as written (label 0) and round-tripped (label 1) against its story: the fit's rows."""
-    from mtaudit import align, detect, ingest, signals, storyeval
+    from mtaudit import align, detect, signals, storyeval
 
     rows: list[dict[str, Any]] = []
     for k, story in enumerate(stories):
-        context = {}
-        for d in story["context"]:
-            art, _ = ingest.parse(d["text"], d["doc_id"], settings.replace(min_words=5))
-            if art is not None:
-                context[d["doc_id"]] = art
+        context = storyeval.context_articles(story["context"], settings)
         texts = {d["doc_id"]: d["text"] for d in story["context"]}
         for v in story["victims"]:
             others = [a for did, a in context.items() if did != v["doc_id"]]
@@ -133,9 +126,9 @@ def featurise(stories: list[dict[str, Any]], detector: Any, settings: Any, progr
                 art = storyeval.lines_article(lines, f"{v['doc_id']}:{label}")
                 evidence = detect.sentences(art, align.align(art, others, settings), index, settings)
                 p = detector.predict([s.text for s in art.sentences], settings).probability
-                spans = [s for e in evidence for s in e.spans]
+                strong = contradicted([s for e in evidence for s in e.spans])
                 rows.append({"story": story["story"], "doc_id": v["doc_id"], "pivot": v["pivot"], "label": label,
-                             "detector": p, "x": features(p, spans), "contradicted": len(contradicted(spans))})
+                             "detector": p, "x": features(p, strong), "contradicted": len(strong)})
         if progress:
             progress("coverage", k + 1, len(stories))
     return rows

@@ -235,8 +235,7 @@ def build(
                 originals.append((f"ecbplus.{r['doc_id']}", f"ecbplus:{r['doc_id']}", "ecbplus", paras))
                 original_sha[f"ecbplus.{r['doc_id']}"] = text_sha(r["text"])
         if {"spa", "cat"} <= set(roundtrip.available()):
-            cover = coverage.make(shared / "ecbplus" / "ecbplus_docs.jsonl", {r["doc_id"] for r in rows[:ecb_limit]}, seed,
-                                  coverage_limit)
+            cover = coverage.make(rows, {r["doc_id"] for r in rows[:ecb_limit]}, seed, coverage_limit)
         else:
             notes.append("Apertium eng-spa / eng-cat not installed: no coverage.jsonl, the detector gets no coverage model")
     if seeds is not None:

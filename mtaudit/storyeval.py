@@ -101,6 +101,16 @@ def victim_article(story: Story) -> Article:
     return lines_article(story.damaged_lines, f"{story.victim['doc_id']}+roundtrip-{story.pivot}")
 
 
+def context_articles(docs: list[dict[str, Any]], settings: Settings) -> dict[str, Article]:
+    """A story's other documents as articles, by doc_id (short ECB+ posts kept: at least 5 words)."""
+    out = {}
+    for d in docs:
+        art, _ = ingest.parse(d["text"], d["doc_id"], settings.replace(min_words=5))
+        if art is not None:
+            out[d["doc_id"]] = art
+    return out
+
+
 def lines_article(lines: list[str], source: str) -> Article:
     """An article whose sentences are its lines, as written: sentence i stays line i of the original."""
     text = "\n".join(lines)
@@ -151,11 +161,7 @@ def evaluate(path: Path, settings: Settings, limit: int | None = STORIES, rate: 
     n_context = 0
     for k, story in enumerate(stories):
         victim = victim_article(story)
-        others = []
-        for d in story.others:
-            art, _ = ingest.parse(d["text"], d["doc_id"], settings.replace(min_words=5))
-            if art is not None:
-                others.append(art)
+        others = list(context_articles(story.others, settings).values())
         n_context += len(others)
         sid = "ecb:" + story.story_id
         story_of: dict[str, str | None] = {victim.article_id: sid, **{o.article_id: sid for o in others}}

@@ -65,7 +65,10 @@ def test_featurise_and_fit_on_real_stories(shared_data: Path, tmp_path: Path, se
 
     if not {"spa", "cat"} <= set(roundtrip.available()):
         pytest.skip("apertium eng-spa/eng-cat not installed (make debs)")
-    stories = coverage.make(shared_data / "ecbplus" / "ecbplus_docs.jsonl", set(), seed=13, limit=30)[:2]
+    from mtaudit import makedata
+
+    rows, _ = makedata.ecb_rows(shared_data / "ecbplus" / "ecbplus_docs.jsonl", 13)
+    stories = coverage.make(rows, set(), seed=13, limit=30)[:2]
     stories = [dict(s, victims=s["victims"][:3]) for s in stories]
     rows = coverage.featurise(stories, registry.get("detector"), settings)
     assert len(rows) == 12 and len({r["story"] for r in rows}) == 2
