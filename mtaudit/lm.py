@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -65,7 +65,7 @@ def surprisal(texts: list[str], settings: Settings) -> list[Surprisal]:
                 nll = _next_token_nll(model, hidden[row], enc["input_ids"][row], torch.from_numpy(np.flatnonzero(keep))).numpy()
                 offs = [tuple(map(int, o)) for o in offsets[row, 1:][keep].tolist()]
                 out[picked[row]] = Surprisal(text, offs, nll.astype(float).tolist())  # type: ignore[arg-type]
-    return [s for s in out if s is not None]
+    return cast(list[Surprisal], out)  # every slot is filled: each text is in exactly one batch
 
 
 def _next_token_nll(model: Any, hidden: Any, ids: Any, pos: Any) -> Any:

@@ -195,7 +195,7 @@ def _chrf_signature() -> str:
 
 
 def summarise(rows: list[dict[str, Any]], stories: list[Story], n_context: int, settings: Settings,
-              rate: float, seed: int, verdicts: list[bool | None] | None = None) -> dict[str, Any]:
+              rate: float, seed: int, verdicts: list[bool | None]) -> dict[str, Any]:
     from mtaudit import pipeline, score
 
     changed = [r["changed"] for r in rows]
@@ -218,8 +218,8 @@ def summarise(rows: list[dict[str, Any]], stories: list[Story], n_context: int, 
                  "changed_sentences": sum(changed), "heavily_damaged": sum(heavy),
                  "sentences_with_references": len(scored), "pivots": sorted({s.pivot for s in stories}),
                  "damage_rate": rate, "seed": seed},
-        "victims": {"judged_machine_translated": sum(v is True for v in verdicts or []),
-                    "abstained": sum(v is None for v in verdicts or []), "judged_original": sum(v is False for v in verdicts or [])},
+        "victims": {"judged_machine_translated": verdicts.count(True), "abstained": verdicts.count(None),
+                    "judged_original": verdicts.count(False)},
         "flags": {"vs_changed": _prf(flagged, changed), "vs_heavily_damaged": {"recall": _prf(flagged, heavy)["recall"]},
                   "spans_only_vs_changed": _prf(["spans" in r["flagged_by"] for r in rows], changed),
                   "flag_rate_unchanged": round(sum(f and not c for f, c in zip(flagged, changed)) / max(1, changed.count(False)), 4)},
