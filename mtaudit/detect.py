@@ -15,7 +15,7 @@ class SentenceEvidence:
     spans: list[Span] = field(default_factory=list)
     probability: float = 0.0  # from the spans (noisy-or of their weights)
     flagged: bool = False  # by the spans
-    model_probability: float | None = None  # the detector's sentence model, reference-free
+    model_probability: float | None = None  # the detector's sentence model (Verdict.sentence_model says which)
     flagged_by_model: bool = False
 
     @property
@@ -130,8 +130,9 @@ def flag_by_model(evidence: list[SentenceEvidence], verdict: Verdict) -> list[Se
     articles judged original, so only an article the detector calls machine-translated gets its
     flags, by the detector's own rule (flagged at p >= threshold + band, 0.6 with the defaults);
     there the probabilities come from its variant that also reads SmolLM2 surprisal when the
-    detector has one and ``settings.sentence_lm`` is on (see ``model_verdict``). Returns new evidence (the spans' flags stay as they were)
-    and adds one line to the verdict's reasons when the model flagged anything new.
+    detector has one and ``settings.sentence_lm`` is on (see ``model_verdict``). Returns new
+    evidence (the spans' flags stay as they were) and adds one line to the verdict's reasons
+    when the model flagged anything new.
     """
     from dataclasses import replace
 

@@ -142,7 +142,7 @@ def sentence_lm_rows(texts: list[str], settings: Settings, progress: Progress | 
     for the whole sentence set once (about 13 minutes), later ones read the cache.
     """
     cache = features.Cache(cache_root(settings) / "detector" / f"sentence-lm-v{features.FEATURE_VERSION}.sqlite")
-    keys = [features.Cache.key(t, -1) for t in texts]
+    keys = [features.Cache.key(t, -1) for t in texts]  # its own file; -1 keeps the keys apart from the article features' lm_k
     out: list[dict[str, float] | None] = [cache.get(k) for k in keys]
     todo = [i for i, row in enumerate(out) if row is None]
     for lo in range(0, len(todo), 256):
