@@ -198,6 +198,7 @@ def build(
     original_sha: dict[str, str] = {}
     notes: list[str] = []
     cover: list[dict[str, Any]] = []
+    available = roundtrip.available()  # the Apertium pivots installed (one `apertium -l`)
     with tempfile.TemporaryDirectory() as tmp:
         folder = reuters_folder(reuters_deb, Path(tmp)) if reuters else None
         if folder is None:
@@ -234,7 +235,7 @@ def build(
             if sum(len(p.split()) for p in paras) >= 40:
                 originals.append((f"ecbplus.{r['doc_id']}", f"ecbplus:{r['doc_id']}", "ecbplus", paras))
                 original_sha[f"ecbplus.{r['doc_id']}"] = text_sha(r["text"])
-        if {"spa", "cat"} <= set(roundtrip.available()):
+        if {"spa", "cat"} <= set(available):
             cover = coverage.make(rows, {r["doc_id"] for r in rows[:ecb_limit]}, seed, coverage_limit)
         else:
             notes.append("Apertium eng-spa / eng-cat not installed: no coverage.jsonl, the detector gets no coverage model")
@@ -248,7 +249,6 @@ def build(
     split = [(oid, group, corpus, *split_paragraphs(paras)) for oid, group, corpus, paras in originals]
     for oid, group, corpus, sents, pnums in split:
         docs.append(Doc(oid, group, corpus, "original", 0, sents, pnums, source_sha=original_sha.get(oid, "")))
-    available = roundtrip.available()
     for n, pivot in enumerate(p for p in pivots if p in available):
         flat = [s for _, _, _, sents, _ in split for s in sents]
         back = iter(roundtrip.roundtrip(flat, pivot)) if flat else iter(())
