@@ -24,6 +24,7 @@ from mtaudit.types import Article, Link, Sentence, Span
 
 WORD = re.compile(r"[^\W\d_](?:[^\W\d_]|['’\-](?=[^\W\d_]))*")
 COMMON_ZIPF = 3.5  # at or above: an everyday English word, not a name
+NEIGHBOUR_SIMILARITY = 0.4  # a garbled neighbour of a matched name still looks like the word it replaces
 KNOWN_NAME_ZIPF = 2.5  # at or above: a spelling English uses, so not a garbled name
 ORDINALS = [
     "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth",
@@ -220,15 +221,11 @@ def name_mismatch(ctx: Context) -> list[Span]:
             if len(tok.lower) > len(best) + 1 and fold(tok.lower).startswith(fold(best).removesuffix("'s")):
                 continue  # a derivation (Taiwan -> Taiwanese), not another spelling
             # extend to neighbours that are unknown too and sit beside the match in the other outlets
-            left, right, suggestion = pos, pos, [best]
             run = max(ctx.story.name_runs.get(best, [[best]]), key=len)
-            at = run.index(best)
-            while left > 0 and at - (pos - left) > 0 and chunk[left - 1].lower not in ctx.story.vocab:
-                left -= 1
-                suggestion.insert(0, run[at - (pos - left)])
-            while right < len(chunk) - 1 and at + (right - pos) + 1 < len(run) and chunk[right + 1].lower not in ctx.story.vocab:
-                right += 1
-                suggestion.append(run[at + (right - pos)])
+            extent = _name_extent(chunk, pos, run, run.index(best), ctx.story.vocab)
+            if extent is None:
+                continue
+            left, right, suggestion = extent
             text = " ".join(suggestion)
             support = {a for a, in_ids in _articles_with_phrase(ctx.story, suggestion).items() if in_ids} or ctx.story.names[best]
             weight = 0.85 if len(support) >= 2 else 0.65
@@ -237,6 +234,31 @@ def name_mismatch(ctx: Context) -> list[Span]:
                                f"{len(support)} write {text!r} (spelling similarity {best_score:.2f})",
                                text, support))
     return _dedupe(spans)
+
+
+def _name_extent(chunk: list[Token], pos: int, run: list[str], at: int,
+                 vocab: dict[str, set[str]]) -> tuple[int, int, list[str]] | None:
+    """The chunk's tokens around ``pos`` that spell the other outlets' ``run`` (matched at ``at``).
+
+    A neighbour the other outlets never write joins when it looks like the run's word in its
+    place ("Beit Higseth" for Pete Hegseth: Beit~Pete 0.50); one that looks nothing like it
+    makes the chunk another person's whole name ("Lorin Pearce" is not "Lon Wood" because
+    Lorin~Lon), and there is no match. Where the run has no word, the name ends ("Minister").
+    """
+    left, right, suggestion = pos, pos, [run[at]]
+    while left > 0 and at - (pos - left) > 0 and chunk[left - 1].lower not in vocab:
+        j = at - (pos - left) - 1
+        if name_similarity(chunk[left - 1].text, run[j]) < NEIGHBOUR_SIMILARITY:
+            return None
+        left -= 1
+        suggestion.insert(0, run[j])
+    while right < len(chunk) - 1 and at + (right - pos) + 1 < len(run) and chunk[right + 1].lower not in vocab:
+        j = at + (right - pos) + 1
+        if name_similarity(chunk[right + 1].text, run[j]) < NEIGHBOUR_SIMILARITY:
+            return None
+        right += 1
+        suggestion.append(run[j])
+    return left, right, suggestion
 
 
 def _articles_with_phrase(story: StoryIndex, words: list[str]) -> dict[str, bool]:
@@ -331,6 +353,61 @@ def collocation(ctx: Context) -> list[Span]:
     return _dedupe(spans)
 
 
+def wording(ctx: Context) -> list[Span]:
+    """A word the aligned sentences of other outlets replace between the same neighbours: "a police
+    agent with a gun" where they write "a police officer with a gun".
+
+    What a word-by-word round trip does to ordinary words ("agent" for officer, "in the corner"
+    for at the corner): one or two lowercase words differ, as many in their sentence (a
+    substitution: nothing dropped, nothing added), the words on both sides are the
+    same, two or more outlets agree on theirs and none writes ours beside either neighbour (in
+    the seeds a single outlet backing a change is often the machine-translated one), and the language model prefers
+    theirs in our sentence by ``wording_lm_gap`` nats. The suggestion is their words, so a
+    repair can use it.
+    """
+    from difflib import SequenceMatcher
+
+    from mtaudit import lm
+
+    sent = ctx.sentence
+    toks = tokens(sent.text, sent.start)
+    mine = [t.lower for t in toks]
+    found: dict[tuple[int, int], dict[str, set[str]]] = {}
+    for link in ctx.links:
+        if link.similarity < ctx.settings.reference_min_similarity:
+            continue
+        other = tokens(link.text)
+        theirs = [t.lower for t in other]
+        for op, i1, i2, j1, j2 in SequenceMatcher(None, mine, theirs, autojunk=False).get_opcodes():
+            if op != "replace" or i2 - i1 > 2 or j2 - j1 != i2 - i1 or i1 == 0 or j1 == 0 or i2 >= len(mine) or j2 >= len(theirs):
+                continue
+            if mine[i1 - 1] != theirs[j1 - 1] or mine[i2] != theirs[j2]:
+                continue
+            words = [t.text for t in toks[i1:i2]] + [t.text for t in other[j1:j2]]
+            if any(w[:1].isupper() for w in words):
+                continue  # names are the name signals' business
+            found.setdefault((i1, i2), {}).setdefault(" ".join(theirs[j1:j2]), set()).add(link.article_id)
+    spans: list[Span] = []
+    for (i1, i2), options in sorted(found.items()):
+        if ids_of(ctx.story.pairs, (mine[i1 - 1], mine[i1])) or ids_of(ctx.story.pairs, (mine[i2 - 1], mine[i2])):
+            continue  # another outlet writes our word beside one of these neighbours
+        alt, ids = max(options.items(), key=lambda kv: (len(kv[1]), kv[0]))
+        if len(ids) < 2:
+            continue  # one outlet's wording is a style; two agreeing on it against ours is evidence
+        prefix = ctx.article.text[sent.start : toks[i1].start]
+        tail = ctx.article.text[toks[i2 - 1].end : toks[i2].end]
+        ours_text = ctx.article.text[toks[i1].start : toks[i2 - 1].end]
+        ours_lp, alt_lp = lm.continuation_logprob(prefix, [ours_text + tail, alt + tail], ctx.settings)
+        gap = alt_lp - ours_lp
+        if gap < ctx.settings.wording_lm_gap:
+            continue
+        spans.append(_span(ctx, toks[i1:i2], "wording", 0.55,
+                           f"{ours_text!r} between {toks[i1 - 1].text!r} and {toks[i2].text!r}: the aligned sentences of "
+                           f"{len(ids)} other outlet(s) write {alt!r} there, and the language model prefers it by {gap:.1f} nats",
+                           alt, ids))
+    return spans
+
+
 def ids_of(table: dict[tuple[str, str], set[str]], key: tuple[str, str]) -> set[str]:
     return table.get(key, set())
 
@@ -399,6 +476,7 @@ SIGNALS: dict[str, Callable[[Context], list[Span]]] = {
     "name_mismatch": name_mismatch,
     "name_as_word": name_as_word,
     "collocation": collocation,
+    "wording": wording,
     "rare_word": rare_words,
     "case": case_oddity,
 }

@@ -138,3 +138,59 @@ def test_pivot_guess_arabic_from_name_mangling() -> None:
 def test_pivot_guess_none_on_original_english() -> None:
     article = seed_article("004")
     assert pivot.guess([], [s.text for s in article.sentences]).language is None
+
+
+def _one_sentence(aid: str, text: str) -> Any:
+    from mtaudit.types import Article, Sentence
+
+    return Article(article_id=aid, source=aid, text=text, sentences=[Sentence(0, 0, len(text), text)])
+
+
+@pytest.mark.parametrize(
+    "ours,theirs,expected",
+    [
+        # the seeds: a garbled name and its garbled first name (Beit~Pete 0.50) become the outlets' name
+        ("US Defense Minister Beit Higseth said China poses a threat.",
+         "US defence secretary Pete Hegseth said China posed a threat.", [("Beit Higseth", "Pete Hegseth")]),
+        ("The Shinchoa agency reported the call.", "The Xinhua agency reported the call.", [("Shinchoa", "Xinhua")]),
+        # ECB+ (story-eval, 18_ecb): another witness, whose first name only looks like the other's (Lorin~Lon)
+        ("Lorin Pearce, an executive assistant, said she saw a police officer with a gun.",
+         "Lon Wood, who works nearby, said he saw a police officer with a gun.", []),
+    ],
+)
+def test_name_mismatch_whole_names(ours: str, theirs: str, expected: list[tuple[str, str]]) -> None:
+    article = _one_sentence("ours", ours)
+    ctx = Context(article, article.sentences[0], [], StoryIndex.build([_one_sentence("theirs", theirs)]), Settings())
+    assert [(s.text, s.suggestion) for s in signals.name_mismatch(ctx)] == expected
+
+
+def _wording(ours: str, others: list[str]) -> list[tuple[str, str | None, list[str]]]:
+    from mtaudit.types import Link
+
+    article = _one_sentence("ours", ours)
+    arts = [_one_sentence(f"o{k}", text) for k, text in enumerate(others)]
+    links = [Link(a.article_id, 0, a.text, 0.8) for a in arts]
+    ctx = Context(article, article.sentences[0], links, StoryIndex.build(arts), Settings(device="cpu"))
+    return [(s.text, s.suggestion, s.support) for s in signals.wording(ctx)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "ours,others,expected",
+    [
+        # an Apertium round trip of ECB+ (held-out coverage data) against two outlets that agree
+        ("Formal sentencing is put for 11 a.m. on Nov. 8.",
+         ["Sentencing is set for 11 a.m. on Nov. 8.", "His sentencing is set for 11 a.m. on Nov. 8, the judge said."],
+         [("put", "set", ["o0", "o1"])]),
+        # one outlet is a style, not evidence (in the seeds it is often the machine-translated one)
+        ("Formal sentencing is put for 11 a.m. on Nov. 8.", ["Sentencing is set for 11 a.m. on Nov. 8."], []),
+        # another outlet writes our word beside the same neighbour: outlets differ, no error
+        ("Formal sentencing is put for 11 a.m. on Nov. 8.",
+         ["Sentencing is set for 11 a.m. on Nov. 8.", "Sentencing is set for 11 a.m. on Nov. 8.",
+          "The hearing is put off until Nov. 8."], []),
+        # a word dropped is not a substitution
+        ("Sentencing is for 11 a.m. on Nov. 8.", ["Sentencing is set for 11 a.m. on Nov. 8."] * 2, []),
+    ],
+)
+def test_wording_substitutions_two_outlets_agree_on(ours: str, others: list[str], expected: list[Any]) -> None:
+    assert _wording(ours, others) == expected
