@@ -32,6 +32,7 @@ KIND_LABELS = {
     "name_mismatch": "name spelled otherwise",
     "name_as_word": "name read as a word",
     "collocation": "broken set phrase",
+    "wording": "word the other outlets replace",
     "rare_word": "word unknown in English",
     "case": "odd capitalisation",
     "capitalisation": "odd capitalisation",

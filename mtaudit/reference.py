@@ -17,7 +17,7 @@ from typing import Any
 from mtaudit.settings import Settings
 from mtaudit.types import Article, Link, Sentence, Span
 
-REPAIRABLE = {"name_mismatch", "name_as_word", "collocation", "case"}
+REPAIRABLE = {"name_mismatch", "name_as_word", "collocation", "wording", "case"}
 MERGE_GAIN = 0.02  # a merged pair must beat its best half by this much in cosine
 RELATIVE_FLOOR = 0.15  # references further than this below the best one are left out
 

@@ -41,6 +41,7 @@ class Settings:
     name_similarity: float = 0.72  # how alike two spellings must be to be one name
     collocation_min_count: int = 1_000_000  # bigram count that makes a phrase a fixed collocation
     collocation_lm_gap: float = 4.0  # nats by which the LM must prefer the other outlets' phrase
+    wording_lm_gap: float = 2.5  # nats by which the LM must prefer the other outlets' words between the same neighbours
     sentence_threshold: float = 0.5  # sentence flagged when its MT probability reaches this
     article_threshold: float = 0.5
     abstain_band: float = 0.1  # |p - threshold| below this: abstain
