@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -111,26 +111,39 @@ def load(folder: Path) -> list[dict[str, Any]]:
 # --- the fit, run by `mtaudit train` --------------------------------------------------------------
 
 
-def featurise(stories: list[dict[str, Any]], detector: Any, settings: Any, progress: Progress | None = None) -> list[dict[str, Any]]:
-    """Audit each victim as written (label 0) and round-tripped (label 1) against its story: the fit's rows."""
+def audited(stories: list[dict[str, Any]], settings: Any, progress: Progress | None = None) -> Iterator[dict[str, Any]]:
+    """Each victim as written (label 0) and round-tripped (label 1), audited against the rest of its story.
+
+    Yields the story, the victim, the label, the article (one sentence per line), its sentence
+    evidence and the original lines: the coverage fit and ``mtaudit.spans_eval`` read the same audit.
+    """
     from mtaudit import align, detect, signals, storyeval
 
-    rows: list[dict[str, Any]] = []
     for k, story in enumerate(stories):
         context = storyeval.context_articles(story["context"], settings)
         texts = {d["doc_id"]: d["text"] for d in story["context"]}
         for v in story["victims"]:
             others = [a for did, a in context.items() if did != v["doc_id"]]
             index = signals.StoryIndex.build(others)
-            for label, lines in ((0, texts[v["doc_id"]].split("\n")), (1, v["damaged"])):
+            original = texts[v["doc_id"]].split("\n")
+            for label, lines in ((0, original), (1, v["damaged"])):
                 art = storyeval.lines_article(lines, f"{v['doc_id']}:{label}")
                 evidence = detect.sentences(art, align.align(art, others, settings), index, settings)
-                p = detector.predict([s.text for s in art.sentences], settings).probability
-                strong = contradicted([s for e in evidence for s in e.spans])
-                rows.append({"story": story["story"], "doc_id": v["doc_id"], "pivot": v["pivot"], "label": label,
-                             "detector": p, "x": features(p, strong), "contradicted": len(strong)})
+                yield {"story": story["story"], "victim": v, "label": label, "article": art, "evidence": evidence,
+                       "original": original}
         if progress:
             progress("coverage", k + 1, len(stories))
+
+
+def featurise(stories: list[dict[str, Any]], detector: Any, settings: Any, progress: Progress | None = None) -> list[dict[str, Any]]:
+    """Audit each victim as written (label 0) and round-tripped (label 1) against its story: the fit's rows."""
+    rows: list[dict[str, Any]] = []
+    for a in audited(stories, settings, progress):
+        art, v = a["article"], a["victim"]
+        p = detector.predict([s.text for s in art.sentences], settings).probability
+        strong = contradicted([s for e in a["evidence"] for s in e.spans])
+        rows.append({"story": a["story"], "doc_id": v["doc_id"], "pivot": v["pivot"], "label": a["label"],
+                     "detector": p, "x": features(p, strong), "contradicted": len(strong)})
     return rows
 
 

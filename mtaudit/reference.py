@@ -131,7 +131,8 @@ def repair(article: Article, sentence: Sentence, spans: list[Span]) -> str | Non
     """Apply the suggestions other outlets back; None when there is nothing supported to apply.
 
     Only the span's characters change, and only to the suggestion the supporting outlets
-    wrote; a suggestion replacing the first word keeps the sentence's capital.
+    wrote; a suggestion replacing the first word keeps the sentence's capital, one replacing
+    words in capitals is written in capitals (not for ``case`` spans, whose point is the case).
     """
     fixes = [s for s in supported_fixes(spans) if sentence.start <= s.start < s.end <= sentence.end]
     if not fixes:
@@ -140,7 +141,9 @@ def repair(article: Article, sentence: Sentence, spans: list[Span]) -> str | Non
     for span in reversed(fixes):
         a, b = span.start - sentence.start, span.end - sentence.start
         new = span.suggestion or ""
-        if a == 0 and new[:1].islower() and text[:1].isupper():
+        if span.text.isupper() and len(span.text) > 1 and span.kind != "case":
+            new = new.upper()  # a headline in capitals stays in capitals (SEQUELA -> SEQUEL)
+        elif a == 0 and new[:1].islower() and text[:1].isupper():
             new = new[:1].upper() + new[1:]
         text = text[:a] + new + text[b:]
     return text if text != sentence.text else None

@@ -19,9 +19,9 @@ def test_audit_seeds_writes_reports_and_exits_1(tmp_path: Path) -> None:
     result = runner.invoke(app, ["audit", str(ROOT / "seeds"), "--out", str(out), "--json", "--format", "json,md"])
     assert result.exit_code == 1, result.output
     payload = json.loads(result.stdout)
-    assert payload["flagged"] == 1 and len(payload["articles"]) == 5 and payload["problems"] == []
+    assert payload["flagged"] == 2 and len(payload["articles"]) == 5 and payload["problems"] == []
     verdicts = {Path(a["source"]).name[:3]: a["machine_translated"] for a in payload["articles"]}
-    assert verdicts == {"000": True, "001": False, "002": None, "003": False, "004": False}  # 002 abstains (test_seeds_golden)
+    assert verdicts == {"000": True, "001": False, "002": True, "003": False, "004": False}
     assert len(list(out.glob("*.json"))) == 6  # five reports + summary.json
     assert len(list(out.glob("*.md"))) == 5
     summary = (out / "summary.csv").read_text().splitlines()

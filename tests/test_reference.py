@@ -83,6 +83,16 @@ def test_repair_keeps_the_capital_at_sentence_start() -> None:
     assert reference.repair(art, art.sentences[0], spans) == "Rare earth exports fell."
 
 
+def test_repair_keeps_a_headline_in_capitals() -> None:
+    """ECB+ round trip: "SEQUELA" (Catalan) where the outlets write "Sequel"; the headline stays in capitals."""
+    art = _article("a", ["GARY ROSS IN NEGOTIATIONS TO DIRECT 'THE HUNGER GAMES' SEQUELA"])
+    start = art.text.index("SEQUELA")
+    spans = [Span(start, start + 7, "SEQUELA", "name_mismatch", 0.85, "", "Sequel", ["b", "c"])]
+    assert reference.repair(art, art.sentences[0], spans) == "GARY ROSS IN NEGOTIATIONS TO DIRECT 'THE HUNGER GAMES' SEQUEL"
+    case = [Span(0, 4, "GARY", "case", 0.25, "", "Gary", ["b", "c"])]  # a case span's point is the case
+    assert reference.repair(art, art.sentences[0], case).startswith("Gary ROSS")
+
+
 @pytest.mark.parametrize("needle,fix", [("the eleventh", "Xi"), ("Shinchoa", "Xinhua")])
 def test_seed_repairs_appear_in_the_reports(seed_reports: dict[str, dict[str, Any]], needle: str, fix: str) -> None:
     hits = [s for s in seed_reports["000"]["sentences"] if needle in s["text"]]

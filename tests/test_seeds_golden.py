@@ -21,12 +21,7 @@ def test_seeds_form_one_story(seed_reports: dict[str, dict[str, Any]]) -> None:
     assert all(r["story_id"] for r in seed_reports.values())
 
 
-SHORT_002 = pytest.mark.xfail(strict=True, reason=(
-    "known shortfall: the coverage model, fitted on Apertium round trips whose damage rarely touches names, weighs "
-    "002's two contradicted names lightly; it abstains at 0.57 (detector alone 0.68)"))
-
-
-@pytest.mark.parametrize("seed,is_mt", [(s, m) if s != "002" else pytest.param(s, m, marks=SHORT_002) for s, m in sorted(SEED_MT.items())])
+@pytest.mark.parametrize("seed,is_mt", sorted(SEED_MT.items()))
 def test_article_verdict(seed_reports: dict[str, dict[str, Any]], seed: str, is_mt: bool) -> None:
     verdict = seed_reports[seed]["verdict"]
     assert verdict["machine_translated"] is is_mt

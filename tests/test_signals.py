@@ -160,7 +160,8 @@ def _one_sentence(aid: str, text: str) -> Any:
 )
 def test_name_mismatch_whole_names(ours: str, theirs: str, expected: list[tuple[str, str]]) -> None:
     article = _one_sentence("ours", ours)
-    ctx = Context(article, article.sentences[0], [], StoryIndex.build([_one_sentence("theirs", theirs)]), Settings())
+    index = StoryIndex.build([_one_sentence("theirs", theirs), _one_sentence("also", theirs)])  # two outlets agree
+    ctx = Context(article, article.sentences[0], [], index, Settings())
     assert [(s.text, s.suggestion) for s in signals.name_mismatch(ctx)] == expected
 
 
@@ -194,3 +195,50 @@ def _wording(ours: str, others: list[str]) -> list[tuple[str, str | None, list[s
 )
 def test_wording_substitutions_two_outlets_agree_on(ours: str, others: list[str], expected: list[Any]) -> None:
     assert _wording(ours, others) == expected
+
+
+@pytest.mark.parametrize(
+    "ours,theirs,expected",
+    [
+        ("Shinchoa", "Xinhua", True), ("Higseth", "Hegseth", True), ("Singaport", "Singapore", True),
+        ("Fusió", "Fusion", True), ("Sequela", "Sequel", True), ("Dopes", "Dope", True),  # Apertium's endings
+        # ECB+ originals, where the outlets write a name built on ours or an acronym like it
+        ("Calamita", "LaCalamita", False), ("OccupyBloomberg", "Bloomberg", False), ("Ziranag", "Iran", False),
+        ("Seahawk", "Seahawks", False), ("T-Mo's", "T-Mobile's", False), ("GPRS", "GPS", False),
+        ("Taiwanese", "Taiwan", False),
+    ],
+)
+def test_other_spelling(ours: str, theirs: str, expected: bool) -> None:
+    assert signals._other_spelling(ours, theirs) is expected
+
+
+def test_name_mismatch_needs_two_outlets() -> None:
+    """One outlet's spelling of a transliterated name is a variant, not evidence (ECB+: Masoud, Massoud)."""
+    ours = "Masoud Dalman, head of the province's emergency affairs, said several buildings collapsed."
+    one = "Massoud Dalman said several buildings collapsed."
+    article = _one_sentence("ours", ours)
+    for others, expected in (([one], []), ([one, "Provincial official Massoud Dalman said so."], ["Masoud"])):
+        index = StoryIndex.build([_one_sentence(f"o{k}", t) for k, t in enumerate(others)])
+        found = signals.name_mismatch(Context(article, article.sentences[0], [], index, Settings()))
+        assert [s.text for s in found] == expected
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "ours,theirs,expected",
+    [
+        ("China agreed to resume exports of rare land magnets.", "China agreed to resume exports of rare earth magnets.",
+         [("rare land", "rare earth")]),
+        # ECB+ originals: a name where the outlets write a common word is the name signals' business
+        ("NYPD officers shot and killed the teen late Saturday night.", "Police officers shot and killed the teen late Saturday night.", []),
+        ("It will include a microSD card slot.", "It will include a memory card slot.", []),
+    ],
+)
+def test_collocation_leaves_names_alone(ours: str, theirs: str, expected: list[tuple[str, str]]) -> None:
+    from mtaudit.types import Link
+
+    article = _one_sentence("ours", ours)
+    arts = [_one_sentence("o0", theirs), _one_sentence("o1", theirs)]
+    links = [Link(a.article_id, 0, a.text, 0.8) for a in arts]
+    ctx = Context(article, article.sentences[0], links, StoryIndex.build(arts), Settings(device="cpu"))
+    assert [(s.text, s.suggestion) for s in signals.collocation(ctx)] == expected
