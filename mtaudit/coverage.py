@@ -25,7 +25,7 @@ import numpy as np
 from mtaudit.types import Span
 
 FILE = "coverage.jsonl"
-CROSS_OUTLET = ("name_mismatch", "name_as_word", "collocation")  # span kinds other outlets back
+CROSS_OUTLET = ("name_mismatch", "name_as_word", "collocation", "wording")  # span kinds other outlets back
 MIN_WEIGHT = 0.5  # a span counts as contradicted by the others from this weight on
 CAP = 6.0  # summed span log-odds are capped: ten mangled names are not ten times the evidence of three
 FEATURES = ("detector_logit", "contradicted_logit")
@@ -60,7 +60,7 @@ def combine(model: dict[str, Any] | None, p_model: float, spans: list[Span], has
     p = 1.0 / (1.0 + math.exp(-z))
     n = len(strong)
     what = (f"{n} spans other outlets contradict (summed log-odds {x[1]:.1f}, weighted {model['coef'][1] * x[1]:+.2f})" if n
-            else "other outlets contradict none of its names or phrases")
+            else "other outlets contradict none of its names, phrases or words")
     return p, [f"coverage model (fitted on {model.get('n', '?')} ECB+ articles): {what}; "
                f"detector {p_model:.3f} -> {p:.3f}"]
 
