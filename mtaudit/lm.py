@@ -83,7 +83,12 @@ def _next_token_nll(model: Any, hidden: Any, ids: Any, pos: Any) -> Any:
 
 
 def conditional(prefixes: list[str], targets: list[str], settings: Settings, max_tokens: int = 128) -> list[float]:
-    """Mean log-probability (nats per token) of each target's first ``max_tokens`` tokens after its prefix.
+    """Mean log-probability (nats per token) of each target's first ``max_tokens`` tokens after its prefix."""
+    return [float(v.mean()) if len(v) else 0.0 for v in conditional_tokens(prefixes, targets, settings, max_tokens)]
+
+
+def conditional_tokens(prefixes: list[str], targets: list[str], settings: Settings, max_tokens: int = 128) -> list[np.ndarray]:
+    """Log-probability (nats) of each of a target's first ``max_tokens`` tokens after its prefix.
 
     Prefix and target are tokenised apart and joined, so the target's tokens are the same
     after any prefix. Rows are right-padded, which leaves each row's positions and attention
@@ -94,7 +99,7 @@ def conditional(prefixes: list[str], targets: list[str], settings: Settings, max
     model, tok = _model(settings)
     pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
     device = next(model.parameters()).device
-    out = [0.0] * len(targets)
+    out: list[np.ndarray] = [np.zeros(0, dtype=np.float32)] * len(targets)
     order = sorted(range(len(targets)), key=lambda i: len(prefixes[i]) + len(targets[i]))  # little padding
     step = _batch(settings, device)
     for lo in range(0, len(order), step):
@@ -113,7 +118,7 @@ def conditional(prefixes: list[str], targets: list[str], settings: Settings, max
             hidden = model.base_model(input_ids=ids.to(device), attention_mask=mask.to(device))[0]
             for r, i in enumerate(rows):
                 nll = _next_token_nll(model, hidden[r], ids[r], torch.arange(starts[r] - 1, len(seqs[r]) - 1))
-                out[i] = -float(nll.mean()) if len(nll) else 0.0
+                out[i] = (-nll).numpy().astype(np.float32)
     return out
 
 

@@ -84,11 +84,11 @@ def test_fit_cross_validates_by_document() -> None:
     frame["mqm"] = np.where(signal + 0.5 * rng.normal(size=n) > 0, 0.0, -5.0 - rng.integers(0, 10, n))
     feats = pd.DataFrame({name: rng.normal(size=n) for name in metaeval.FEATURES})
     feats["bertscore"] = signal + 0.3 * rng.normal(size=n)
-    feats["paraphrase"] = signal
+    feats["paraphrase_mass"] = signal
     feats["len_ratio"] = np.exp(rng.normal(scale=0.1, size=n))
     w = metaeval.fit(frame, feats, folds=4, data_name="synthetic")
     assert w["data"]["documents"] == 12 and w["cv"]["full"]["tau_b_mt_only"] > 0.3
-    for variant, carrier in (("full", "paraphrase"), ("fast", "bertscore")):
+    for variant, carrier in (("full", "paraphrase_mass"), ("fast", "bertscore")):
         model = w["models"][variant]
         assert np.argmax(np.abs(model["coef"])) == model["features"].index(carrier)
     assert w["order"] == ["full", "fast"] and w["version"].startswith(w["date"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import statistics
 from typing import Any
 
+import numpy as np
 import pytest
 from sacrebleu.metrics import CHRF, TER
 
@@ -51,6 +52,27 @@ def test_paraphrase_prefers_the_faithful_rewording_and_the_best_reference(cold: 
     two = score.paraphrase([PARAPHRASE], [[GARBLED, GOOD]], cold)[0]
     assert two == para  # the garbled reference does not drag the best one down
     assert score.paraphrase([GOOD], [[]], cold) == [None]
+
+
+def test_paraphrase_mass_counts_what_the_other_side_does_not_predict(cold: Any) -> None:
+    """Both directions' tokens below 2 nats add their shortfall: the garbled copy carries more error mass."""
+    good, garbled = score.paraphrase_scores([PARAPHRASE, GARBLED], [[GOOD], [GOOD]], cold)
+    assert good is not None and garbled is not None
+    assert garbled["paraphrase_mass"] < good["paraphrase_mass"] <= 0.0
+    assert score.paraphrase_scores([GOOD], [[]], cold) == [None]
+
+
+@pytest.mark.parametrize(
+    "forward,backward,expected",
+    [
+        ([-1.0, -3.0, -5.0], [-0.5], [-1.75, -4.0]),  # only the tokens below -2 nats cost: 1 + 3
+        ([-0.1, -0.2], [-1.9], [-1.025, 0.0]),  # every token predicted within 2 nats: no mass
+        ([], [-4.0], [-2.0, -2.0]),  # an empty side reads as 0 in the mean
+    ],
+)
+def test_pair_stats(forward: list[float], backward: list[float], expected: list[float]) -> None:
+    got = score.pair_stats(np.asarray(forward, dtype=np.float32), np.asarray(backward, dtype=np.float32))
+    assert got == pytest.approx(expected)
 
 
 def test_slow_scores_are_cached_by_text(cold: Any, monkeypatch: pytest.MonkeyPatch) -> None:
