@@ -82,11 +82,6 @@ def _next_token_nll(model: Any, hidden: Any, ids: Any, pos: Any) -> Any:
     return (torch.logsumexp(logits, dim=-1) - logits.gather(-1, target.unsqueeze(-1)).squeeze(-1)).cpu()
 
 
-def conditional(prefixes: list[str], targets: list[str], settings: Settings, max_tokens: int = 128) -> list[float]:
-    """Mean log-probability (nats per token) of each target's first ``max_tokens`` tokens after its prefix."""
-    return [float(v.mean()) if len(v) else 0.0 for v in conditional_tokens(prefixes, targets, settings, max_tokens)]
-
-
 def conditional_tokens(prefixes: list[str], targets: list[str], settings: Settings, max_tokens: int = 128) -> list[np.ndarray]:
     """Log-probability (nats) of each of a target's first ``max_tokens`` tokens after its prefix.
 

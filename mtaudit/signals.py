@@ -198,7 +198,7 @@ def _span(ctx: Context, toks: list[Token], kind: str, weight: float, reason: str
 
 
 def name_mismatch(ctx: Context) -> list[Span]:
-    """A name no other outlet uses, where they use a similar-looking one: Shinchoa vs Xinhua."""
+    """A name no other outlet uses, where two or more use a similar-looking one: Shinchoa vs Xinhua."""
     if not ctx.story.names:
         return []
     sent = ctx.sentence
@@ -241,9 +241,9 @@ def _other_spelling(ours: str, theirs: str) -> bool:
     Not when their name is an acronym (GPRS is not a misspelt GPS), nor when one holds the
     other after a prefix or with a longer ending (LaCalamita, OccupyBloomberg, Ziranag for
     Iran, Taiwanese), nor when ours is the singular of theirs ("former Seahawk"; a plural
-    where they write one, "Body Dopes" for Body Dope, is a round trip's). On the held-out ECB+ coverage stories (each
-    article as written and round-tripped), 41 name spans fell on the original's own spelling;
-    this and the two-outlet rule leave 4 (and 13 of the 18 right ones).
+    where they write one, "Body Dopes" for Body Dope, is a round trip's). On the held-out ECB+
+    coverage stories (each article as written and round-tripped), 41 name spans fell on the
+    original's own spelling; this and the two-outlet rule leave 4 (and 13 of the 18 right ones).
     """
     if theirs.isupper() and len(theirs) <= 5:
         return False
@@ -379,11 +379,11 @@ def wording(ctx: Context) -> list[Span]:
 
     What a word-by-word round trip does to ordinary words ("agent" for officer, "in the corner"
     for at the corner): one or two lowercase words differ, as many in their sentence (a
-    substitution: nothing dropped, nothing added), the words on both sides are the
-    same, two or more outlets agree on theirs and none writes ours beside either neighbour (in
-    the seeds a single outlet backing a change is often the machine-translated one), and the language model prefers
-    theirs in our sentence by ``wording_lm_gap`` nats. The suggestion is their words, so a
-    repair can use it.
+    substitution: nothing dropped, nothing added), the words on both sides are the same, two
+    or more outlets agree on theirs and none writes ours beside either neighbour (in the seeds
+    a single outlet backing a change is often the machine-translated one), and the language
+    model prefers theirs in our sentence by ``wording_lm_gap`` nats. The suggestion is their
+    words, so a repair can use it.
     """
     from difflib import SequenceMatcher
 
@@ -423,7 +423,7 @@ def wording(ctx: Context) -> list[Span]:
             continue
         spans.append(_span(ctx, toks[i1:i2], "wording", 0.55,
                            f"{ours_text!r} between {toks[i1 - 1].text!r} and {toks[i2].text!r}: the aligned sentences of "
-                           f"{len(ids)} other outlet(s) write {alt!r} there, and the language model prefers it by {gap:.1f} nats",
+                           f"{len(ids)} other outlets write {alt!r} there, and the language model prefers it by {gap:.1f} nats",
                            alt, ids))
     return spans
 

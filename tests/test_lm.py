@@ -37,8 +37,10 @@ def test_offsets_point_at_the_predicted_tokens(settings: Any) -> None:
 def test_conditional_reads_only_the_target_and_ignores_padding(settings: Any) -> None:
     """log P(target | prefix) per token: the same alone and beside a longer row, and the prefix matters."""
     prefix = "Sentence: " + FLUENT + "\nThe same sentence in other words: "
-    together = lm.conditional([prefix, "Headline: "], [FLUENT, SHORT], settings.replace(batch_size=2))
-    alone = [lm.conditional([p], [t], settings.replace(batch_size=1))[0] for p, t in ((prefix, FLUENT), ("Headline: ", SHORT))]
-    assert together == pytest.approx(alone, abs=1e-3)
-    unprimed = lm.conditional(["Headline: "], [FLUENT], settings)[0]
-    assert together[0] > unprimed + 0.5  # having just read the sentence, the LM predicts it far better
+    together = lm.conditional_tokens([prefix, "Headline: "], [FLUENT, SHORT], settings.replace(batch_size=2))
+    alone = [lm.conditional_tokens([p], [t], settings.replace(batch_size=1))[0] for p, t in ((prefix, FLUENT), ("Headline: ", SHORT))]
+    assert [len(v) for v in together] == [len(v) for v in alone] and all(v.max() <= 0 for v in together)
+    for a, b in zip(together, alone):
+        assert a == pytest.approx(b, abs=1e-3)  # token by token
+    unprimed = lm.conditional_tokens(["Headline: "], [FLUENT], settings)[0]
+    assert together[0].mean() > unprimed.mean() + 0.5  # having just read the sentence, the LM predicts it far better
