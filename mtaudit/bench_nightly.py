@@ -75,14 +75,18 @@ def synthetic_items(
     """``n`` distinct English articles, deterministic for a seed: item i draws its sentences from story i mod S.
 
     Sentences are added until the article has ``min_words`` (ingest skips articles under 20 words as empty).
+    Raises ValueError when the pool cannot give ``n`` distinct articles (the seeds alone give few
+    one-sentence articles) instead of drawing forever.
     """
     pool = sentence_pool(shared, min_sentence_words)
     stories = list(pool)
     rng = random.Random(seed)
     seen: set[str] = set()
     out: list[SyntheticItem] = []
-    i = 0
+    i = failed = 0
     while len(out) < n:
+        if not stories or failed >= len(stories):
+            raise ValueError(f"the sentence pool gives only {len(out)} distinct articles of this shape, not {n}")
         story = stories[i % len(stories)]
         sents = pool[story]
         k = min(sentences, len(sents))
@@ -96,7 +100,9 @@ def synthetic_items(
                 break
         else:
             i += 1
+            failed += 1
             continue
+        failed = 0
         seen.add(digest)
         title = " ".join(pick[0].split()[:8]).rstrip(",;:")
         out.append(SyntheticItem(f"a{len(out):05d}-{digest[:8]}", story, title, text, "2026-01-15"))
