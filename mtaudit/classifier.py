@@ -149,6 +149,7 @@ class Prediction:
     contributions: list[tuple[str, float]]
     features: dict[str, float]
     sentence_probabilities: list[float] = field(default_factory=list)
+    sentence_rows: list[dict[str, float]] = field(default_factory=list)  # the sentence features, for sentence_lm_probabilities
 
 
 @dataclass
@@ -197,12 +198,18 @@ class Detector:
         sent_p: list[float] = []
         if self.sentence is not None and rows:
             sent_p = [float(v) for v in self.sentence.proba(self.sentence.matrix(rows))]
-        return Prediction(p, verdict, abstained, self.article.contributions(row[0]), feats, sent_p)
+        return Prediction(p, verdict, abstained, self.article.contributions(row[0]), feats, sent_p, rows or [])
 
-    def sentence_lm_probabilities(self, sentences: list[str], settings: Any) -> list[float]:
-        """Each sentence's probability under the sentence model that also reads LM surprisal; [] without one."""
-        rows = features.sentence_rows(sentences) if self.sentence_lm is not None and sentences else []
-        if len(rows) != len(sentences) or not rows:
+    def sentence_lm_probabilities(self, sentences: list[str], settings: Any,
+                                  rows: list[dict[str, float]] | None = None) -> list[float]:
+        """Each sentence's probability under the sentence model that also reads LM surprisal; [] without one.
+
+        ``rows``: the sentences' features if ``predict`` already made them (``Prediction.sentence_rows``).
+        """
+        if self.sentence_lm is None or not sentences:
+            return []
+        rows = rows or features.sentence_rows(sentences)
+        if len(rows) != len(sentences):
             return []
         merged = [{**r, **lm} for r, lm in zip(rows, features.lm_rows(sentences, settings))]
         return [float(v) for v in self.sentence_lm.proba(self.sentence_lm.matrix(merged))]

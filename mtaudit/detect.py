@@ -106,7 +106,7 @@ def model_verdict(article: Article, evidence: list[SentenceEvidence], settings: 
     sent_p = pred.sentence_probabilities if len(pred.sentence_probabilities) == len(sentences) else []
     which = "reference-free"
     if machine and settings.sentence_lm and det.sentence_lm is not None:
-        with_lm = det.sentence_lm_probabilities(sentences, settings)  # the LM's cost only where the article is judged MT
+        with_lm = det.sentence_lm_probabilities(sentences, settings, pred.sentence_rows)  # the LM's cost only where judged MT
         if len(with_lm) == len(sentences):
             sent_p, which = with_lm, "with SmolLM2 surprisal"
     if sent_p and machine:

@@ -34,8 +34,9 @@ def was_there(text: str, span: Span, original: str) -> bool:
     """Whether the original line has the span's words between the same neighbouring words (so the round trip did not make it)."""
     from mtaudit.signals import tokens
 
-    words = [t.lower for t in tokens(text)]
-    inside = [i for i, t in enumerate(tokens(text)) if span.start <= t.start and t.end <= span.end]
+    toks = tokens(text)
+    words = [t.lower for t in toks]
+    inside = [i for i, t in enumerate(toks) if span.start <= t.start and t.end <= span.end]
     if not inside:
         return span.text in original
     phrase = words[max(inside[0] - 1, 0) : inside[-1] + 2]
