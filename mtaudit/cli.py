@@ -536,13 +536,14 @@ def train(
 
 def _print_metrics(tasks: dict[str, Any], title: str) -> None:
     table = Table(title=title)
-    for col in ("task", "n", "AUROC", "accuracy", "ECE", "abstained"):
+    for col in ("task", "n", "AUROC", "accuracy", "ECE", "ECE 50:50", "abstained"):
         table.add_column(col, justify="left" if col == "task" else "right")
     for name, m in tasks.items():
         if not isinstance(m, dict) or "n" not in m:
             continue
         fmt = lambda v: "-" if v is None else f"{v:.3f}"  # noqa: E731
-        table.add_row(name, str(m["n"]), fmt(m.get("auroc")), fmt(m.get("accuracy")), fmt(m.get("ece")), fmt(m.get("abstained")))
+        table.add_row(name, str(m["n"]), fmt(m.get("auroc")), fmt(m.get("accuracy")), fmt(m.get("ece")), fmt(m.get("ece_balanced")),
+                      fmt(m.get("abstained")))
     out.print(table)
 
 

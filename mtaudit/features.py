@@ -40,6 +40,7 @@ from wordfreq import zipf_frequency
 from mtaudit import roundtrip
 
 FEATURE_VERSION = "4"
+LM_FEATURE_VERSION = "4"  # the SmolLM2 sentence features last changed at v4: their cache outlives new article families
 FAMILIES = ("ngram", "foreign", "literal", "style", "caps", "peak", "lm")
 PEAK_TOP = 3  # sentences the peak family averages over
 FOREIGN_LANGS = ("fr", "es", "ca", "de", "it", "pt")
@@ -395,8 +396,8 @@ class Cache:
         self.db.execute("CREATE TABLE IF NOT EXISTS f (key TEXT PRIMARY KEY, value TEXT)")
 
     @staticmethod
-    def key(text: str, lm_k: int) -> str:
-        return hashlib.sha256(f"{FEATURE_VERSION}|lm{lm_k}|{text}".encode()).hexdigest()[:24]
+    def key(text: str, lm_k: int, version: str = FEATURE_VERSION) -> str:
+        return hashlib.sha256(f"{version}|lm{lm_k}|{text}".encode()).hexdigest()[:24]
 
     def get(self, key: str) -> dict[str, float] | None:
         row = self.db.execute("SELECT value FROM f WHERE key = ?", (key,)).fetchone()

@@ -122,6 +122,11 @@ def test_metrics_table() -> None:
     assert m["accuracy"] == pytest.approx(0.75)
     assert evaluate.ece(np.array([0, 1]), np.array([0.0, 1.0])) == 0.0
     assert evaluate.ece(np.array([0, 0]), np.array([0.95, 0.95])) == pytest.approx(0.95)
+    # a coin-flip on a set that is 75% positive: off by 0.25 as it stands, exact at the 50:50 prior it claims
+    y, half = np.array([0, 1, 1, 1]), np.full(4, 0.5)
+    assert evaluate.ece(y, half) == pytest.approx(0.25)
+    assert evaluate.ece(y, half, balanced=True) == pytest.approx(0.0)
+    assert evaluate.metrics(y, half)["ece_balanced"] == pytest.approx(0.0)
 
 
 def test_calibration_maps_monotonically() -> None:
