@@ -1,4 +1,4 @@
-"""The trained detector: standardised features -> logistic regression -> calibration.
+"""The trained detector: standardised features -> logistic regressions -> calibration.
 
 Why scikit-learn's logistic regression and not a neural head: the training data are a few
 thousand articles, the features are a few dozen readable numbers, and a linear model gives
@@ -6,6 +6,15 @@ thousand articles, the features are a few dozen readable numbers, and a linear m
 ``CalibratedClassifierCV(ensemble=False)`` with document-grouped folds), (2) an explanation
 for free: each feature's contribution to the log-odds is coefficient x standardised value,
 and (3) a prediction in microseconds on a CPU.
+
+Two models read every article. The article model is multinomial: original English, human
+translation, neural machine translation, round trip; P(MT) is the mass of the last two. One
+binary boundary must put machine translation above both originals and human translations, and
+the features that set MT apart from the one point the wrong way for the other ("as" and "by" are
+rarer in MT than in human translation, commoner than in original news); four classes give each
+its own boundary. The rules model reads only the rare, explicit slips (literal, foreign, caps:
+"her export controls", "phase un", "XI"), and the two combine as a noisy OR, so a fluent article
+with a few such slips is not outvoted by its fluent style.
 
 The model is saved as plain JSON (``models/detector/detector.json``): numbers only, no
 pickle, so loading it runs no code and any version of Python can read it.
@@ -142,6 +151,120 @@ def fit_linear(
 
 
 @dataclass
+class SoftmaxModel:
+    """Multinomial logistic regression over standardised features; P(MT) is the mass of ``positive`` classes."""
+
+    names: list[str]
+    mean: list[float]
+    scale: list[float]
+    coef: list[list[float]]  # one row per class
+    intercept: list[float]
+    classes: list[str]
+    positive: list[str]
+    calibration: dict[str, Any]
+    clip: float | None = None
+
+    def standardise(self, rows: np.ndarray) -> np.ndarray:
+        return standardise(rows, np.asarray(self.mean), np.asarray(self.scale), self.clip)
+
+    def class_probabilities(self, rows: np.ndarray) -> np.ndarray:
+        scores = self.standardise(rows) @ np.asarray(self.coef).T + np.asarray(self.intercept)
+        scores -= scores.max(axis=1, keepdims=True)
+        e = np.exp(scores)
+        return e / e.sum(axis=1, keepdims=True)
+
+    def logit(self, rows: np.ndarray) -> np.ndarray:
+        """Log-odds of the positive classes' mass (before calibration)."""
+        probs = self.class_probabilities(rows)
+        pos = np.isin(self.classes, self.positive)
+        mass = np.clip(probs[:, pos].sum(axis=1), 1e-12, 1 - 1e-12)
+        return np.log(mass) - np.log1p(-mass)
+
+    def proba(self, rows: np.ndarray) -> np.ndarray:
+        return calibrate(self.logit(rows), self.calibration)
+
+    def rivals(self, row: np.ndarray) -> tuple[int, int]:
+        """The likeliest positive class and the likeliest other class of one row."""
+        probs = self.class_probabilities(np.asarray(row, dtype=float)[None, :])[0]
+        pos = np.isin(self.classes, self.positive)
+        return int(np.argmax(np.where(pos, probs, -1.0))), int(np.argmax(np.where(pos, -1.0, probs)))
+
+    def contributions(self, row: np.ndarray) -> list[tuple[str, float]]:
+        """Each feature's share of log P(likeliest MT class) / P(likeliest other class), largest first.
+
+        Exact for that pair (they add up to it with the intercepts' difference): the reason an article
+        reads as, say, round trip rather than original English.
+        """
+        a, b = self.rivals(row)
+        z = self.standardise(np.asarray(row, dtype=float)[None, :])[0]
+        parts = z * (np.asarray(self.coef[a]) - np.asarray(self.coef[b]))
+        order = np.argsort(-np.abs(parts))
+        return [(self.names[i], float(parts[i])) for i in order]
+
+    def matrix(self, dicts: list[dict[str, float]]) -> np.ndarray:
+        return np.array([[d.get(n, math.nan) for n in self.names] for d in dicts], dtype=float)
+
+
+def fit_softmax(
+    dicts: list[dict[str, float]],
+    classes: list[str],
+    positive: list[str],
+    groups: list[str],
+    names: list[str],
+    c: float = 0.01,
+    n_splits: int = 5,
+    seed: int = 13,
+    weights: list[float] | None = None,
+    clip: float | None = None,
+) -> SoftmaxModel:
+    """Fit the multinomial model; Platt-calibrate the log-odds of the positive mass on document-grouped out-of-fold scores.
+
+    Standardisation and weights as in :func:`fit_linear` (the calibrator sees the weights too).
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GroupKFold
+
+    x = np.array([[d.get(n, math.nan) for n in names] for d in dicts], dtype=float)
+    with np.errstate(all="ignore"):
+        mean = np.nan_to_num(np.nanmean(x, axis=0), nan=0.0)
+        scale = np.nan_to_num(np.nanstd(x, axis=0), nan=1.0)
+    scale = np.where(scale > 1e-12, scale, 1.0)
+    z = standardise(x, mean, scale, clip)
+    labels = np.asarray(classes)
+    y = np.isin(labels, positive).astype(int)
+    w = np.ones(len(y)) if weights is None else np.asarray(weights, dtype=float)
+
+    def fit(rows: np.ndarray) -> SoftmaxModel:
+        lr = LogisticRegression(C=c, max_iter=5000, random_state=seed).fit(z[rows], labels[rows], sample_weight=w[rows])
+        return SoftmaxModel(list(names), mean.tolist(), scale.tolist(), lr.coef_.tolist(), lr.intercept_.tolist(),
+                            [str(k) for k in lr.classes_], list(positive), {"method": "none"}, clip)
+
+    oof = np.zeros(len(y))
+    for train, test in GroupKFold(n_splits=min(n_splits, len(set(groups)))).split(z, y, groups):
+        oof[test] = fit(train).logit(x[test])
+    model = fit(np.arange(len(y)))
+    model.calibration = platt(oof, y, w)
+    return model
+
+
+def platt(scores: np.ndarray, y: np.ndarray, w: np.ndarray | None = None) -> dict[str, Any]:
+    """Sigmoid calibration of ``scores`` (as :func:`calibrate` reads it), fitted by weighted logistic regression."""
+    from sklearn.linear_model import LogisticRegression
+
+    fit = LogisticRegression(C=1e6, max_iter=1000).fit(np.asarray(scores, dtype=float)[:, None], y, sample_weight=w)
+    return {"method": "sigmoid", "a": float(-fit.coef_[0][0]), "b": float(-fit.intercept_[0])}
+
+
+def noisy_or(p_article: np.ndarray, p_rules: np.ndarray | None) -> np.ndarray:
+    """P(either model is right that the article is MT), as log-odds: the combination's input to its calibration."""
+    p = np.asarray(p_article, dtype=float)
+    if p_rules is not None:
+        p = 1.0 - (1.0 - p) * (1.0 - np.asarray(p_rules, dtype=float))
+    p = np.clip(p, 1e-12, 1 - 1e-12)
+    return np.log(p) - np.log1p(-p)
+
+
+@dataclass
 class Prediction:
     probability: float
     machine_translated: bool | None
@@ -150,13 +273,15 @@ class Prediction:
     features: dict[str, float]
     sentence_probabilities: list[float] = field(default_factory=list)
     sentence_rows: list[dict[str, float]] = field(default_factory=list)  # the sentence features, for sentence_lm_probabilities
+    article_probability: float | None = None  # the article model's own, before the rules join it
+    rules_probability: float | None = None
 
 
 @dataclass
 class Detector:
-    """Article model + sentence model + the decision rule, as saved in models/detector/."""
+    """Article model + rules model + sentence model + the decision rule, as saved in models/detector/."""
 
-    article: LinearModel
+    article: LinearModel | SoftmaxModel
     sentence: LinearModel | None
     threshold: float = 0.5
     abstain_band: float = 0.1
@@ -164,13 +289,17 @@ class Detector:
     meta: dict[str, Any] = field(default_factory=dict)
     coverage: dict[str, Any] | None = None  # mtaudit.coverage's fitted model: how other outlets move the odds
     sentence_lm: LinearModel | None = None  # the sentence model plus SmolLM2 surprisal (costly: articles judged MT only)
+    rules: LinearModel | None = None  # explicit slips only; joins the article model as a noisy OR
+    combination: dict[str, Any] | None = None  # calibration of the noisy OR's log-odds
 
     def signature(self) -> str:
         fam = "+".join(sorted({features.family(n) for n in self.article.names}))
+        fam += "/" + "+".join(sorted({features.family(n) for n in self.rules.names})) if self.rules else ""
         cov = f"logit:{self.coverage['n']}" if self.coverage else "none"
+        kind = f"softmax{len(self.article.classes)}" if isinstance(self.article, SoftmaxModel) else "binary"
         return (
-            f"detector:{self.meta.get('version', MODEL_VERSION)}|features:v{features.FEATURE_VERSION}|{fam}"
-            f"|cal:{self.article.calibration['method']}|thr:{self.threshold}|band:{self.abstain_band}|lm_k:{self.lm_k}"
+            f"detector:{self.meta.get('version', MODEL_VERSION)}|features:v{features.FEATURE_VERSION}|{fam}|article:{kind}"
+            f"|rules:{'noisy-or' if self.rules else 'none'}|cal:{self.article.calibration['method']}|thr:{self.threshold}|band:{self.abstain_band}|lm_k:{self.lm_k}"
             f"|coverage:{cov}|sentence_lm:{'on' if self.sentence_lm else 'off'}"
         )
 
@@ -193,12 +322,24 @@ class Detector:
         rows = features.sentence_rows(sentences) if self.sentence is not None and sentences else None
         feats = self.featurise(sentences, settings, cache, rows)
         row = self.article.matrix([feats])
-        p = float(self.article.proba(row)[0])
+        p_article = float(self.article.proba(row)[0])
+        p, why = p_article, self.article.contributions(row[0])
+        p_rules = None
+        if self.rules is not None:
+            rules_row = self.rules.matrix([feats])
+            p_rules = float(self.rules.proba(rules_row)[0])
+            p = self.combine(p_article, p_rules)
+            if p_rules > p_article:  # the explanation of the stronger evidence
+                why = self.rules.contributions(rules_row[0])
         verdict, abstained = self.decide(p)
         sent_p: list[float] = []
         if self.sentence is not None and rows:
             sent_p = [float(v) for v in self.sentence.proba(self.sentence.matrix(rows))]
-        return Prediction(p, verdict, abstained, self.article.contributions(row[0]), feats, sent_p, rows or [])
+        return Prediction(p, verdict, abstained, why, feats, sent_p, rows or [], p_article, p_rules)
+
+    def combine(self, p_article: float, p_rules: float | None) -> float:
+        score = noisy_or(np.array([p_article]), None if p_rules is None else np.array([p_rules]))
+        return float(calibrate(score, self.combination or {"method": "none"})[0])
 
     def sentence_lm_probabilities(self, sentences: list[str], settings: Any,
                                   rows: list[dict[str, float]] | None = None) -> list[float]:
@@ -221,6 +362,7 @@ class Detector:
             "feature_version": features.FEATURE_VERSION, "meta": self.meta,
             "article": self.article.__dict__, "sentence": None if self.sentence is None else self.sentence.__dict__,
             "coverage": self.coverage, "sentence_lm": None if self.sentence_lm is None else self.sentence_lm.__dict__,
+            "rules": None if self.rules is None else self.rules.__dict__, "combination": self.combination,
         }
 
     @classmethod
@@ -232,10 +374,13 @@ class Detector:
                 f"detector was trained on features v{obj.get('feature_version')}, this code computes v{features.FEATURE_VERSION}: "
                 "run `mtaudit train`"
             )
-        sent, sent_lm = obj.get("sentence"), obj.get("sentence_lm")
-        return cls(LinearModel(**obj["article"]), None if sent is None else LinearModel(**sent), obj["threshold"],
+        sent, sent_lm, rules = obj.get("sentence"), obj.get("sentence_lm"), obj.get("rules")
+        art = obj["article"]
+        article = SoftmaxModel(**art) if "classes" in art else LinearModel(**art)
+        return cls(article, None if sent is None else LinearModel(**sent), obj["threshold"],
                    obj["abstain_band"], obj.get("lm_k", 0), obj.get("meta", {}), obj.get("coverage"),
-                   None if sent_lm is None else LinearModel(**sent_lm))
+                   None if sent_lm is None else LinearModel(**sent_lm), None if rules is None else LinearModel(**rules),
+                   obj.get("combination"))
 
 
 def decide(p: float, threshold: float, band: float) -> tuple[bool | None, bool]:

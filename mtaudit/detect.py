@@ -100,8 +100,14 @@ def model_verdict(article: Article, evidence: list[SentenceEvidence], settings: 
     p, why = coverage.combine(det.coverage, pred.probability, [s for e in evidence for s in e.spans], has_context)
     machine, abstained = det.decide(p)
     base = evidence_verdict(evidence, settings)
-    reasons = [f"detector (article alone): {pred.probability:.3f}"] + why
-    reasons += [explain(n, pred.features.get(n, float("nan")), c) for n, c in pred.contributions[:4] if abs(c) >= 0.25]
+    alone = f"detector (article alone): {pred.probability:.3f}"
+    if pred.rules_probability is not None and pred.article_probability is not None:
+        alone += (f" (style profile {pred.article_probability:.3f}, explicit slips {pred.rules_probability:.3f}, "
+                  f"joined as a noisy OR; the reasons below are the {'slips' if pred.rules_probability > pred.article_probability else 'profile'} model's)")
+    reasons = [alone] + why
+    toward = pred.probability >= det.threshold  # the features that pushed the way the detector leans, strongest first
+    reasons += [explain(n, pred.features.get(n, float("nan")), c) for n, c in pred.contributions
+                if (c > 0) == toward and abs(c) >= 0.25][:4]
     reasons += base.reasons
     sent_p = pred.sentence_probabilities if len(pred.sentence_probabilities) == len(sentences) else []
     which = "reference-free"

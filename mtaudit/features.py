@@ -15,6 +15,9 @@ Families (prefix of each feature name):
 - ``caps``: capitalisation oddities: "XI" beside "Xi", "her Export controls", "With" mid-sentence.
 - ``peak``: each sentence-level ngram/foreign/literal/caps feature averaged over the article's three
   highest sentences: round-trip damage sits in a few sentences, and the article mean dilutes it.
+- ``pos``: part-of-speech profile (spaCy's universal tags): the share of each word class and of the
+  commonest tag pairs. Translation shifts both, human and machine translation alike but not in the
+  same way (Volansky et al. 2015): a source language's syntax shows through in the tag sequence.
 - ``lm``: SmolLM2 surprisal on a few sentences (optional: it is the costly family).
 
 All text is passed through :func:`mtaudit.roundtrip.normalise` first, in training and in
@@ -39,9 +42,9 @@ from wordfreq import zipf_frequency
 
 from mtaudit import roundtrip
 
-FEATURE_VERSION = "4"
+FEATURE_VERSION = "5"
 LM_FEATURE_VERSION = "4"  # the SmolLM2 sentence features last changed at v4: their cache outlives new article families
-FAMILIES = ("ngram", "foreign", "literal", "style", "caps", "peak", "lm")
+FAMILIES = ("ngram", "foreign", "literal", "style", "caps", "peak", "pos", "lm")
 PEAK_TOP = 3  # sentences the peak family averages over
 FOREIGN_LANGS = ("fr", "es", "ca", "de", "it", "pt")
 
@@ -74,6 +77,20 @@ FUNCTION_WORDS = (
     "which", "this", "had", "not", "are", "but", "from", "or", "have", "an", "they", "were", "their", "has", "been",
     "its", "will", "would", "who", "also", "said", "there", "we", "he", "she", "his", "her", "more", "than", "such",
     "so", "all", "about", "into", "after", "while", "since", "however", "between", "through", "both", "other",
+)
+# spaCy's universal part-of-speech tags, and the 60 commonest pairs of them in the training data of
+# 2026-11-30 (``mtaudit make-data``, 1,912 articles; the rarest holds 0.4% of all pairs). Fixed here so
+# that a feature is a function of the text alone, whatever data a model is trained on.
+UPOS = ("ADJ", "ADP", "ADV", "AUX", "CCONJ", "DET", "INTJ", "NOUN", "NUM", "PART", "PRON", "PROPN", "PUNCT", "SCONJ",
+        "SYM", "VERB", "X")
+POS_PAIRS = (
+    "NOUN ADP", "DET NOUN", "NOUN PUNCT", "ADP DET", "ADJ NOUN", "PROPN PROPN", "NOUN NOUN", "VERB ADP", "ADP NOUN",
+    "PROPN PUNCT", "ADP PROPN", "VERB DET", "DET ADJ", "AUX VERB", "PUNCT DET", "PUNCT PROPN", "NOUN VERB", "PART VERB",
+    "NOUN AUX", "DET PROPN", "NOUN CCONJ", "NUM NOUN", "PUNCT NOUN", "VERB NOUN", "PROPN ADP", "PUNCT VERB",
+    "PUNCT PUNCT", "PROPN VERB", "PRON AUX", "PRON VERB", "VERB PUNCT", "PUNCT PRON", "ADP ADJ", "PUNCT CCONJ",
+    "PUNCT ADP", "PROPN NOUN", "NUM PUNCT", "ADP NUM", "VERB PRON", "PRON NOUN", "ADV VERB", "NOUN PART", "PROPN AUX",
+    "ADP PRON", "CCONJ VERB", "CCONJ NOUN", "VERB PROPN", "VERB PART", "VERB ADJ", "AUX AUX", "PUNCT ADJ", "ADJ ADJ",
+    "NOUN PROPN", "PUNCT NUM", "ADV PUNCT", "AUX DET", "ADJ PUNCT", "AUX ADV", "PUNCT ADV", "PROPN CCONJ",
 )
 # Romance and Germanic function words that English writes only as acronyms, if at all ("phase un").
 FOREIGN_FUNCTION = {
@@ -338,6 +355,7 @@ def article_features(sentences: list[str], lm_rows: dict[int, dict[str, float]] 
     total = max(len(all_words), 1)
     for w in FUNCTION_WORDS:
         f[f"style.fw.{w}"] = counts[w] / total
+    f.update(pos_features(pos_tags(norm)))
     lm_rows = lm_rows or {}
     if lm_rows:
         vals = list(lm_rows.values())
@@ -348,6 +366,26 @@ def article_features(sentences: list[str], lm_rows: dict[int, dict[str, float]] 
     else:
         for key in ("lm.mean", "lm.max", "lm.p90", "lm.spike_share", "lm.content_peak", "lm.max_peak", "lm.content_peak_max"):
             f[key] = math.nan  # not computed: the model imputes its training mean, so it adds nothing
+    return f
+
+
+def pos_tags(sentences: list[str]) -> list[list[str]]:
+    """Universal part-of-speech tags of each sentence, from the spaCy pipeline the registry loads for NER."""
+    from mtaudit import registry
+
+    nlp = registry.get("ner")
+    keep = [n for n in ("tok2vec", "tagger", "attribute_ruler") if n in nlp.pipe_names]
+    with nlp.select_pipes(enable=keep):
+        return [[t.pos_ for t in doc if not t.is_space] for doc in nlp.pipe(sentences, batch_size=64)]
+
+
+def pos_features(tags: list[list[str]]) -> dict[str, float]:
+    """Share of each tag among all tokens, and of each common tag pair among the pairs inside sentences."""
+    singles = Counter(t for sent in tags for t in sent)
+    pairs = Counter(f"{a} {b}" for sent in tags for a, b in zip(sent, sent[1:]))
+    n_single, n_pair = max(sum(singles.values()), 1), max(sum(pairs.values()), 1)
+    f = {f"pos.{t}": singles[t] / n_single for t in UPOS}
+    f.update({f"pos.{p.replace(' ', '_')}": pairs[p] / n_pair for p in POS_PAIRS})
     return f
 
 

@@ -34,7 +34,11 @@ def detector() -> classifier.Detector:
 def test_committed_detector_loads_through_the_registry(detector: classifier.Detector) -> None:
     assert isinstance(detector, classifier.Detector)
     assert detector.signature().startswith("detector:")
-    assert len(detector.article.names) == len(detector.article.coef) == len(detector.article.mean)
+    art = detector.article
+    assert isinstance(art, classifier.SoftmaxModel) and detector.rules is not None and detector.combination
+    assert len(art.classes) == len(art.coef) == len(art.intercept) == 4 and set(art.positive) < set(art.classes)
+    assert all(len(row) == len(art.names) == len(art.mean) for row in art.coef)
+    assert not set(art.names) & set(detector.rules.names)  # the profile and the slips: each feature in one model
     assert detector.sentence is not None
     assert (ROOT / "models" / "detector" / "MODEL_CARD.md").exists()
     assert (ROOT / "models" / "detector" / "detector.json").stat().st_size < 3_000_000
@@ -48,22 +52,40 @@ def test_json_round_trip_and_no_pickle(detector: classifier.Detector, tmp_path: 
     assert json.loads((tmp_path / "detector.json").read_text())["format"] == "mtaudit-detector"
 
 
-def test_contributions_add_up_to_the_logit(detector: classifier.Detector) -> None:
-    pred = detector.predict(seed_sentences("000"))
-    row = detector.article.matrix([pred.features])
-    total = sum(c for _, c in pred.contributions) + detector.article.intercept
-    assert total == pytest.approx(float(detector.article.logit(row)[0]))
+def test_contributions_add_up_to_each_models_log_odds(detector: classifier.Detector) -> None:
+    """Article model: to log P(likeliest MT class) / P(likeliest other class); rules model: to its logit."""
+    feats = detector.predict(seed_sentences("000")).features
+    art, rules = detector.article, detector.rules
+    row = art.matrix([feats])
+    a, b = art.rivals(row[0])
+    probs = art.class_probabilities(row)[0]
+    total = sum(c for _, c in art.contributions(row[0])) + art.intercept[a] - art.intercept[b]
+    assert total == pytest.approx(math.log(probs[a] / probs[b]))
+    assert art.classes[a] in art.positive and art.classes[b] not in art.positive
+    rrow = rules.matrix([feats])
+    assert sum(c for _, c in rules.contributions(rrow[0])) + rules.intercept == pytest.approx(float(rules.logit(rrow)[0]))
+
+
+@pytest.mark.parametrize("p_article,p_rules", [(0.1, 0.1), (0.1, 0.9), (0.9, 0.1), (0.5, 0.5)])
+def test_prediction_is_the_calibrated_noisy_or(detector: classifier.Detector, p_article: float, p_rules: float) -> None:
+    p = detector.combine(p_article, p_rules)
+    assert p == pytest.approx(float(classifier.calibrate(classifier.noisy_or(np.array([p_article]), np.array([p_rules])),
+                                                         detector.combination)[0]))
+    assert detector.combine(p_article, min(p_rules + 0.05, 0.99)) > p  # more evidence from either side raises it
+    assert detector.combine(min(p_article + 0.05, 0.99), p_rules) > p
+
+
+def test_prediction_carries_both_models(detector: classifier.Detector) -> None:
+    pred = detector.predict(seed_sentences("002"))
+    assert pred.article_probability is not None and pred.rules_probability is not None
+    assert pred.probability == pytest.approx(detector.combine(pred.article_probability, pred.rules_probability))
 
 
 @pytest.mark.parametrize("seed,is_mt", [("000", True), ("001", False), ("002", True), ("003", False), ("004", False)])
 def test_lone_seed_is_judged_correctly(detector: classifier.Detector, seed: str, is_mt: bool) -> None:
-    """The article alone, no other coverage: reference-free features only."""
+    """The article alone, no other coverage: reference-free features only, and a decision (no abstention)."""
     pred = detector.predict(seed_sentences(seed))
-    if is_mt:
-        assert pred.probability > detector.threshold
-    else:
-        assert pred.probability < detector.threshold + detector.abstain_band
-        assert pred.machine_translated is not True
+    assert pred.machine_translated is is_mt and not pred.abstained
 
 
 @pytest.mark.parametrize("seed,is_mt", [("000", True), ("001", False), ("002", True), ("003", False), ("004", False)])
@@ -196,7 +218,9 @@ def test_eval_refuses_train_on_test(tmp_path: Path, shared_data: Path) -> None:
 
 
 def test_no_nan_in_committed_weights(detector: classifier.Detector) -> None:
-    for v in detector.article.coef + detector.article.mean + detector.article.scale:
+    art, rules = detector.article, detector.rules
+    assert rules is not None
+    for v in [x for row in art.coef for x in row] + art.intercept + art.mean + art.scale + rules.coef + rules.mean + rules.scale:
         assert math.isfinite(v)
 
 
@@ -254,3 +278,32 @@ def test_seed_flags_in_a_machine_translated_article_come_from_the_surprisal_mode
         assert any("sentence model (with SmolLM2 surprisal)" in r for r in seed_reports[seed]["verdict"]["reasons"])
     for seed in ("001", "003", "004"):  # not judged machine-translated: no LM pass for them
         assert not any("SmolLM2 surprisal" in r for r in seed_reports[seed]["verdict"]["reasons"])
+
+
+def test_softmax_model_by_hand() -> None:
+    """Three classes, one feature: P(MT) is the mass of the positive classes, contributions explain the rival pair."""
+    model = classifier.SoftmaxModel(["x"], [0.0], [1.0], [[0.0], [1.0], [2.0]], [0.0, 0.0, 0.0], ["orig", "rt", "nmt"],
+                                    ["rt", "nmt"], {"method": "none"})
+    row = np.array([[1.0]])
+    e = np.exp([0.0, 1.0, 2.0])
+    mass = (e[1] + e[2]) / e.sum()
+    assert float(model.logit(row)[0]) == pytest.approx(math.log(mass / (1 - mass)))
+    assert model.rivals(row[0]) == (2, 0)
+    assert model.contributions(row[0]) == [("x", pytest.approx(2.0))]
+
+
+def test_fit_softmax_separates_four_kinds() -> None:
+    """Seeded toy data: each class shifted along its own feature; the fitted model ranks positives first."""
+    rng = np.random.default_rng(13)
+    kinds = ["original", "human_translation", "neural_mt", "round_trip"]
+    dicts, classes, groups = [], [], []
+    for i in range(200):
+        k = i % 4
+        dicts.append({f"f{j}": float(rng.normal(2.0 if j == k else 0.0)) for j in range(4)})
+        classes.append(kinds[k])
+        groups.append(f"g{i % 20}")
+    model = classifier.fit_softmax(dicts, classes, ["neural_mt", "round_trip"], groups, ["f0", "f1", "f2", "f3"], c=1.0)
+    p = model.proba(model.matrix(dicts))
+    pos = np.array([c in ("neural_mt", "round_trip") for c in classes])
+    assert p[pos].mean() > 0.75 > 0.25 > p[~pos].mean()
+    assert model.calibration["method"] == "sigmoid"

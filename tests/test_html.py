@@ -233,7 +233,7 @@ def test_index_ranks_by_probability(pages: dict[str, Path], seed_reports: dict[s
     probs = [float(a["data-probability"] or 0) for a in rows]
     assert probs == sorted(probs, reverse=True) and len(rows) == 5
     by_id = {r["article_id"]: k for k, r in seed_reports.items()}
-    assert [by_id[a["data-article-id"] or ""] for a in rows[:2]] == ["000", "002"]
+    assert {by_id[a["data-article-id"] or ""] for a in rows[:2]} == {"000", "002"}  # the two machine translations first
 
 
 def test_overlapping_spans_become_pieces() -> None:

@@ -87,7 +87,7 @@ def test_articles_ranked_by_probability(executed: tuple[Any, Path]) -> None:
     assert tables, "no table shows the seed 000 article"
     ranked = next(t for t in tables if "probability" in t and "001_5468ed566707ed0b" in t)
     pos = {k: ranked.index(k) for k in ("000_1f1dcbe8d1ab7a83", "002_4113d488b7a79072", "001_5468ed566707ed0b")}
-    assert pos["000_1f1dcbe8d1ab7a83"] < pos["002_4113d488b7a79072"] < pos["001_5468ed566707ed0b"]
+    assert max(pos["000_1f1dcbe8d1ab7a83"], pos["002_4113d488b7a79072"]) < pos["001_5468ed566707ed0b"]  # both MT seeds first
 
 
 def test_flagged_sentences_beside_references_and_repairs(executed: tuple[Any, Path], seed_reports: dict[str, Any]) -> None:
