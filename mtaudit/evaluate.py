@@ -633,7 +633,8 @@ def card_text(det: classifier.Detector) -> str:
               "- The model reads the article alone; the coverage model is fitted on Apertium round trips only, whose "
               "damage rarely touches names. Neural round trips that mangle names (the seeds' \"the eleventh\" for Xi) "
               "are not in its data. Its contradicted-span weight depends on how rarely the span signals fire on originals: "
-              "0.30 with the signals of 2026-11-29, 0.94 since they ask two outlets to agree (2026-11-30), rules written "
+              "0.30 with the signals of 2026-11-29, 0.94 since they ask two outlets to agree (2026-11-30), 0.55 beside the "
+              "four-class detector (which leaves the spans less to add on Apertium round trips), rules written "
               "while reading the spans of these same rows, so its out-of-fold figures are not a clean held-out measure.",
               "- The language-model family is left out of the article model: measured once (ad hoc, wmt22 articles only, "
               "3 sentences per article, grouped 5-fold), adding SmolLM2 surprisal moved MT-vs-human AUROC 0.874 -> 0.865 and "
