@@ -77,6 +77,14 @@ def standardise(rows: np.ndarray, mean: np.ndarray, scale: np.ndarray, clip: flo
     return z if clip is None else np.clip(z, -clip, clip)
 
 
+def moments(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Column means and standard deviations, ignoring NaN; a constant or empty column gets scale 1."""
+    with np.errstate(all="ignore"):
+        mean = np.nan_to_num(np.nanmean(x, axis=0), nan=0.0)
+        scale = np.nan_to_num(np.nanstd(x, axis=0), nan=1.0)
+    return mean, np.where(scale > 1e-12, scale, 1.0)
+
+
 def calibrate(scores: np.ndarray, cal: dict[str, Any]) -> np.ndarray:
     scores = np.asarray(scores, dtype=float)
     if cal["method"] == "sigmoid":
@@ -112,10 +120,7 @@ def fit_linear(
 
     x = np.array([[d.get(n, math.nan) for n in names] for d in dicts], dtype=float)
     yy = np.asarray(y)
-    with np.errstate(all="ignore"):
-        mean = np.nan_to_num(np.nanmean(x, axis=0), nan=0.0)
-        scale = np.nan_to_num(np.nanstd(x, axis=0), nan=1.0)
-    scale = np.where(scale > 1e-12, scale, 1.0)
+    mean, scale = moments(x)
     z = standardise(x, mean, scale, clip)
     w = np.ones(len(yy)) if weights is None else np.asarray(weights, dtype=float)
     if weights is None:  # balance the classes
@@ -225,10 +230,7 @@ def fit_softmax(
     from sklearn.model_selection import GroupKFold
 
     x = np.array([[d.get(n, math.nan) for n in names] for d in dicts], dtype=float)
-    with np.errstate(all="ignore"):
-        mean = np.nan_to_num(np.nanmean(x, axis=0), nan=0.0)
-        scale = np.nan_to_num(np.nanstd(x, axis=0), nan=1.0)
-    scale = np.where(scale > 1e-12, scale, 1.0)
+    mean, scale = moments(x)
     z = standardise(x, mean, scale, clip)
     labels = np.asarray(classes)
     y = np.isin(labels, positive).astype(int)
@@ -269,7 +271,7 @@ class Prediction:
     probability: float
     machine_translated: bool | None
     abstained: bool
-    contributions: list[tuple[str, float]]
+    contributions: list[tuple[str, float]]  # the stronger model's: each feature's share of its log-odds, largest first
     features: dict[str, float]
     sentence_probabilities: list[float] = field(default_factory=list)
     sentence_rows: list[dict[str, float]] = field(default_factory=list)  # the sentence features, for sentence_lm_probabilities

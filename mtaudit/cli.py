@@ -494,7 +494,8 @@ def train(
     config: ConfigOpt = None,
 ) -> None:
     """Train the calibrated detector (a four-class logistic regression over the style profile, a
-    binary one over the explicit slips, joined as a Platt-calibrated noisy OR) and write it with its model card; every figure is out-of-fold, folds grouped by source document.
+    binary one over the explicit slips, joined as a Platt-calibrated noisy OR) and write it with
+    its model card; every figure is out-of-fold, folds grouped by source document.
     Then fit its coverage model (how other outlets' contradictions move the odds) on the ECB+
     articles of coverage.jsonl, which it never trained on (about 60 s). The first run also has
     SmolLM2 read every training sentence for the sentence model's surprisal variant (about 13
