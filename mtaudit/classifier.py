@@ -277,6 +277,7 @@ class Prediction:
     sentence_rows: list[dict[str, float]] = field(default_factory=list)  # the sentence features, for sentence_lm_probabilities
     article_probability: float | None = None  # the article model's own, before the rules join it
     rules_probability: float | None = None
+    kinds: dict[str, float] = field(default_factory=dict)  # the four-class model's reading: kind of text -> probability
 
 
 @dataclass
@@ -337,7 +338,9 @@ class Detector:
         sent_p: list[float] = []
         if self.sentence is not None and rows:
             sent_p = [float(v) for v in self.sentence.proba(self.sentence.matrix(rows))]
-        return Prediction(p, verdict, abstained, why, feats, sent_p, rows or [], p_article, p_rules)
+        kinds = ({k: float(v) for k, v in zip(self.article.classes, self.article.class_probabilities(row)[0])}
+                 if isinstance(self.article, SoftmaxModel) else {})
+        return Prediction(p, verdict, abstained, why, feats, sent_p, rows or [], p_article, p_rules, kinds)
 
     def combine(self, p_article: float, p_rules: float | None) -> float:
         score = noisy_or(np.array([p_article]), None if p_rules is None else np.array([p_rules]))

@@ -75,6 +75,10 @@ FEATURE_WORDS = {
 }
 
 
+KIND_WORDS = {"original": "original English", "human_translation": "human translation", "neural_mt": "neural MT",
+              "round_trip": "round trip or literal translation"}
+
+
 def explain(name: str, value: float, contribution: float) -> str:
     """One reason line from a feature's share of the log-odds."""
     direction = "towards" if contribution > 0 else "against"
@@ -104,7 +108,11 @@ def model_verdict(article: Article, evidence: list[SentenceEvidence], settings: 
     if pred.rules_probability is not None and pred.article_probability is not None:
         alone += (f" (style profile {pred.article_probability:.3f}, explicit slips {pred.rules_probability:.3f}, "
                   f"joined as a noisy OR; the reasons below are the {'slips' if pred.rules_probability > pred.article_probability else 'profile'} model's)")
-    reasons = [alone] + why
+    reasons = [alone]
+    if pred.kinds:  # the four-class model's own shares (uncalibrated): which kind of text the style is most like
+        ranked = sorted(pred.kinds.items(), key=lambda kv: -kv[1])
+        reasons.append("style profile reads as " + ", ".join(f"{KIND_WORDS.get(k, k)} {v:.2f}" for k, v in ranked))
+    reasons += why
     toward = pred.probability >= det.threshold  # the features that pushed the way the detector leans, strongest first
     reasons += [explain(n, pred.features.get(n, float("nan")), c) for n, c in pred.contributions
                 if (c > 0) == toward and abs(c) >= 0.25][:4]

@@ -76,9 +76,13 @@ def test_prediction_is_the_calibrated_noisy_or(detector: classifier.Detector, p_
 
 
 def test_prediction_carries_both_models(detector: classifier.Detector) -> None:
+    """002 is a fluent neural round trip: its style reads as original English, its slips carry the verdict."""
     pred = detector.predict(seed_sentences("002"))
     assert pred.article_probability is not None and pred.rules_probability is not None
     assert pred.probability == pytest.approx(detector.combine(pred.article_probability, pred.rules_probability))
+    assert set(pred.kinds) == set(detector.article.classes) and sum(pred.kinds.values()) == pytest.approx(1.0)
+    assert max(pred.kinds, key=pred.kinds.get) == "original"
+    assert pred.article_probability < detector.threshold < pred.rules_probability
 
 
 @pytest.mark.parametrize("seed,is_mt", [("000", True), ("001", False), ("002", True), ("003", False), ("004", False)])
@@ -93,7 +97,8 @@ def test_seed_report_verdicts_come_from_the_detector(seed_reports: dict[str, dic
     verdict = seed_reports[seed]["verdict"]
     assert verdict["method"] == "detector"
     assert verdict["reasons"][0].startswith("detector (article alone)")
-    assert verdict["reasons"][1].startswith("coverage model (fitted on ")  # the other four seeds cover the story
+    assert verdict["reasons"][1].startswith("style profile reads as ")  # the four kinds of text, likeliest first
+    assert verdict["reasons"][2].startswith("coverage model (fitted on ")  # the other four seeds cover the story
     assert verdict["machine_translated"] is is_mt
 
 
