@@ -388,6 +388,33 @@ class Detector:
                    obj.get("combination"))
 
 
+def shift_prior(p: np.ndarray | float, prior: float, base: float = 0.5) -> np.ndarray:
+    """Probabilities calibrated at class prior ``base`` moved to ``prior`` (Bayes' rule on the odds)."""
+    if not 0.0 < prior < 1.0:
+        raise ValueError(f"a prior must lie strictly between 0 and 1, not {prior}")
+    q = np.clip(np.asarray(p, dtype=float), 1e-12, 1 - 1e-12)
+    z = np.log(q) - np.log1p(-q) + math.log(prior / (1 - prior)) - math.log(base / (1 - base))
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def estimate_prior(p: np.ndarray | list[float], base: float = 0.5, iterations: int = 500) -> float:
+    """The share of machine translation in a set of articles, from their probabilities alone (no labels).
+
+    Saerens, Latinne and Decaestecker (2002): move the probabilities to a guessed prior, take their
+    mean as the next guess, until it settles. It overshoots when the model is overconfident.
+    """
+    q = np.asarray(p, dtype=float)
+    if q.size == 0:
+        raise ValueError("no probabilities to estimate a prior from")
+    prior = base
+    for _ in range(iterations):
+        new = float(np.clip(shift_prior(q, prior, base).mean(), 1e-6, 1 - 1e-6))
+        if abs(new - prior) < 1e-7:
+            break
+        prior = new
+    return prior
+
+
 def decide(p: float, threshold: float, band: float) -> tuple[bool | None, bool]:
     """(verdict, abstained): machine-translated at p >= threshold, no verdict within ``band`` of it."""
     abstained = abs(p - threshold) < band - 1e-12  # 0.6 - 0.5 is 0.0999...: p on the edge decides

@@ -554,6 +554,7 @@ def eval_cmd(
     predictions: Annotated[Path | None, typer.Option("--predictions", help="Write one CSV row per article: id, label, probability, verdict, how.")] = None,
     model_dir: Annotated[Path, typer.Option("--model-dir", help="The detector to evaluate.")] = Path("models/detector"),
     training_data: Annotated[Path, typer.Option("--training-data", help="make-data folder: rows the detector trained on are scored out-of-fold from it.")] = Path("data/detector"),
+    prior: Annotated[str | None, typer.Option("--prior", help="Share of machine translation to calibrate the probabilities to (the detector's own is 0.5; default: the setting mt_prior), or 'auto' to estimate it from the file's probabilities without reading a label.")] = None,
     as_json: JsonOpt = False,
     config: ConfigOpt = None,
 ) -> None:
@@ -570,7 +571,12 @@ def eval_cmd(
     settings = _settings(config, device="cpu")
     try:
         detector = classifier.load(model_dir)
-        preds, summary = evaluate.evaluate_file(data, detector, settings, training_data)
+        if prior not in (None, "auto"):
+            try:
+                float(prior)
+            except ValueError:
+                raise ValueError(f"--prior takes a share between 0 and 1, or 'auto', not {prior!r}") from None
+        preds, summary = evaluate.evaluate_file(data, detector, settings, training_data, prior=prior)
     except (OSError, ValueError) as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(EXIT_USAGE) from exc
@@ -581,6 +587,8 @@ def eval_cmd(
         return
     _print_metrics(summary, f"{data.name}: {summary['rows']} rows, {summary['labelled']} labelled")
     err.print(f"scored by: {summary['scored_by']}; {summary['seconds_per_article'] * 1000:.0f} ms per article; {summary['signature']}")
+    if summary["prior"] != 0.5:
+        err.print(f"probabilities calibrated to a share of machine translation of {summary['prior']:g} ({summary['prior_source']})")
     if predictions is not None:
         err.print(f"predictions written to {predictions}")
 

@@ -91,7 +91,7 @@ def model_verdict(article: Article, evidence: list[SentenceEvidence], settings: 
     The detector reads the article alone (reference-free features), so an article with no
     other coverage is judged on its own text; the spans stay as the evidence a person checks.
     """
-    from mtaudit import coverage, pivot, registry
+    from mtaudit import classifier, coverage, pivot, registry
 
     try:
         det = registry.get("detector")
@@ -102,6 +102,10 @@ def model_verdict(article: Article, evidence: list[SentenceEvidence], settings: 
     sentences = [s.text for s in article.sentences]
     pred = det.predict(sentences, settings)
     p, why = coverage.combine(det.coverage, pred.probability, [s for e in evidence for s in e.spans], has_context)
+    if settings.mt_prior != 0.5:  # calibrated at 50:50; moved to the share of MT the user expects
+        moved = float(classifier.shift_prior(p, settings.mt_prior))
+        why = [*why, f"expected share of machine translation {settings.mt_prior:g} (setting mt_prior): {p:.3f} -> {moved:.3f}"]
+        p = moved
     machine, abstained = det.decide(p)
     base = evidence_verdict(evidence, settings)
     alone = f"detector (article alone): {pred.probability:.3f}"

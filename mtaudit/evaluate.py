@@ -420,8 +420,13 @@ def evaluate_file(
     settings: Settings | None = None,
     data: Path | None = makedata.DEFAULT_OUT,
     progress: Progress | None = None,
+    prior: float | str | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """One prediction per row (id, label, probability, verdict, how) and the metrics on labelled rows."""
+    """One prediction per row (id, label, probability, verdict, how) and the metrics on labelled rows.
+
+    ``prior``: the share of machine translation to calibrate to (default: the setting ``mt_prior``), or
+    ``"auto"`` to estimate it from the file's own probabilities (no labels read).
+    """
     settings = settings or Settings()
     rows = read_rows(path)
     seen = set(detector.meta.get("training_text_sha", []))
@@ -444,10 +449,19 @@ def evaluate_file(
     per_article = spent / max(timed, 1)
     if any(p["how"] == "seen-in-training" for p in preds):
         refit_seen(rows, preds, detector, settings, data)
+    prior_used, source = settings.mt_prior, "setting mt_prior"
+    if prior == "auto" and preds:
+        prior_used = classifier.estimate_prior([p["probability"] for p in preds])
+        source = "estimated from the probabilities (Saerens EM, no labels)"
+    elif prior is not None and prior != "auto":
+        prior_used, source = float(prior), "--prior"
+    if prior_used != 0.5 and preds:
+        for p, moved in zip(preds, classifier.shift_prior([p["probability"] for p in preds], prior_used)):
+            p.update(probability=float(moved), verdict=verdict_word(detector.decide(float(moved))[0]))
     labelled = [p for p in preds if p["label"] in LABELS]
     summary: dict[str, Any] = {"file": str(path), "rows": len(rows), "labelled": len(labelled),
                                "signature": detector.signature(), "seconds_per_article": round(per_article, 4),
-                               "timed_rows": timed,
+                               "timed_rows": timed, "prior": round(prior_used, 4), "prior_source": source,
                                "scored_by": {k: sum(p["how"] == k for p in preds) for k in sorted({p["how"] for p in preds})}}
     groups = {
         "all": lambda lab: True,
@@ -459,6 +473,8 @@ def evaluate_file(
         if sel:
             summary[name] = metrics([LABELS[p["label"]] for p in sel], [p["probability"] for p in sel],
                                     detector.threshold, detector.abstain_band)
+            if prior_used != 0.5:  # the 50:50 reweighting measures the detector's own calibration, not the moved one
+                summary[name]["ece_balanced"] = None
     return preds, summary
 
 

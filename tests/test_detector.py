@@ -312,3 +312,64 @@ def test_fit_softmax_separates_four_kinds() -> None:
     pos = np.array([c in ("neural_mt", "round_trip") for c in classes])
     assert p[pos].mean() > 0.75 > 0.25 > p[~pos].mean()
     assert model.calibration["method"] == "sigmoid"
+
+
+@pytest.mark.parametrize(("p", "prior", "expected"), [
+    (0.5, 0.5, 0.5), (0.9, 0.5, 0.9),  # the detector's own prior: unchanged
+    (0.5, 0.05, 0.05), (0.5, 0.9, 0.9),  # no evidence either way: the prior itself
+    (0.9, 0.1, 0.5),  # odds 9:1 times 1:9
+])
+def test_shift_prior_by_hand(p: float, prior: float, expected: float) -> None:
+    assert float(classifier.shift_prior(p, prior)) == pytest.approx(expected)
+
+
+def test_shift_prior_refuses_a_certain_prior() -> None:
+    with pytest.raises(ValueError, match="strictly between 0 and 1"):
+        classifier.shift_prior(0.7, 1.0)
+
+
+def test_estimate_prior_recovers_a_known_mix() -> None:
+    """Seeded: scores calibrated at 50:50 for a set that is 80% positive; EM finds about 0.8 without labels."""
+    rng = np.random.default_rng(13)
+    y = rng.random(4000) < 0.8
+    logit = np.where(y, 1.5, -1.5) + rng.normal(0, 1.5, len(y))  # two Gaussians: the 50:50 posterior's log-odds is 2 * 1.5 / 1.5**2 * x
+    p = 1 / (1 + np.exp(-(2 * 1.5 / 1.5**2) * logit))
+    assert classifier.estimate_prior(p) == pytest.approx(0.8, abs=0.03)
+    assert classifier.estimate_prior(1 - p) == pytest.approx(0.2, abs=0.03)
+
+
+def test_eval_cli_calibrates_to_a_prior(eval_file: Path, tmp_path: Path) -> None:
+    """--prior moves every probability by Bayes' rule (ranking unchanged); 'auto' reads no label."""
+    from mtaudit.cli import app
+
+    def run(*extra: str) -> tuple[dict[str, Any], dict[str, float]]:
+        out = tmp_path / f"preds{len(extra)}.csv"
+        res = CliRunner().invoke(app, ["eval", "--data", str(eval_file), "--predictions", str(out), "--json",
+                                       "--training-data", str(tmp_path / "none"), *extra])
+        assert res.exit_code == 0, res.output
+        return json.loads(res.stdout.strip().splitlines()[-1]), {r["id"]: float(r["probability"]) for r in csv.DictReader(out.open())}
+
+    base, p0 = run()
+    moved, p1 = run("--prior", "0.2")
+    auto, _ = run("--prior", "auto")
+    assert base["prior"] == 0.5 and moved["prior"] == 0.2 and moved["prior_source"] == "--prior"
+    for k in p0:
+        assert p1[k] == pytest.approx(float(classifier.shift_prior(p0[k], 0.2)), abs=1e-5)  # the CSV keeps 6 decimals
+    assert moved["all"]["auroc"] == base["all"]["auroc"] and moved["all"]["ece_balanced"] is None
+    assert 0.0 < auto["prior"] < 1.0 and "no labels" in auto["prior_source"]
+    bad = CliRunner().invoke(app, ["eval", "--data", str(eval_file), "--prior", "lots"])
+    assert bad.exit_code == 2 and "--prior takes a share" in bad.output
+
+
+def test_audit_verdict_moves_to_the_expected_share() -> None:
+    """The setting mt_prior moves the article probability (and says so); 0.5 leaves it alone."""
+    from mtaudit import detect, ingest
+
+    path = next(SEEDS.glob("002_*.txt"))
+    article, _ = ingest.parse(path.read_text(encoding="utf-8"), path.name, Settings())
+    assert article is not None
+    plain = detect.model_verdict(article, [], Settings())
+    rare = detect.model_verdict(article, [], Settings(mt_prior=0.02))
+    assert rare.probability == pytest.approx(float(classifier.shift_prior(plain.probability, 0.02)), abs=1e-3)  # both rounded to 4 decimals
+    assert rare.probability < plain.probability
+    assert any("mt_prior" in r for r in rare.reasons) and not any("mt_prior" in r for r in plain.reasons)

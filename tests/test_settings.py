@@ -53,3 +53,13 @@ def test_low_memory_typo_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MTAUDIT_LOW_MEMORY", "ture")
     with pytest.raises(ValueError, match="yes/no"):
         load_settings(None)
+
+
+@pytest.mark.parametrize(("raw", "ok"), [("0.05", True), ("0.5", True), ("0.999", True), ("0", False), ("1", False), ("-0.1", False)])
+def test_mt_prior_is_a_share(raw: str, ok: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MTAUDIT_MT_PRIOR", raw)
+    if ok:
+        assert load_settings(None).mt_prior == float(raw)
+    else:
+        with pytest.raises(ValueError, match="strictly between 0 and 1"):
+            load_settings(None)
