@@ -657,7 +657,10 @@ def card_text(det: classifier.Detector) -> str:
               "cost about a second per article on these cores. SmolLM2 still gives the lm_spike spans.",
               "- Calibration is fitted on the population-balanced training mix (a 50:50 prior), so on a set that is 86% MT "
               "(wmt22 dev) the probabilities run low and the ECE above is high; weighted back to the 50:50 prior it is "
-              "calibrated for (the column beside it) the same probabilities are off by 0.05-0.10. Calibrated at the training "
+              "calibrated for (the column beside it) the same probabilities are off by 0.03-0.10. Moved by Bayes' rule to "
+              "a set's share of MT (setting `mt_prior`, `mtaudit eval --prior N`, or `--prior auto` to estimate it from "
+              "the probabilities without labels), wmt22 dev ECE was 0.026 at its own share and 0.022-0.072 estimated "
+              "(2026-11-30). Calibrated at the training "
               "set's own 78% MT rate (`calibration_weights=\"data\"`), wmt22 ECE fell to 0.07-0.13 (measured out-of-fold) but "
               "the original-English seeds read alone rose to 0.6-0.76: the prior is a deployment choice, not a fix.",
               "- How the design was chosen (2026-11-30, out-of-fold on the training data, plus the 230 held-out ECB+ "
