@@ -181,5 +181,5 @@ def signature(settings: Settings) -> str:
         f"{model}|spans:evidence-noisy-or|signals:{'+'.join(signals.SIGNALS)}|sent_thr:{settings.sentence_threshold}"
         f"|art_thr:{settings.article_threshold}|rare_zipf:{settings.rare_zipf}|name_sim:{settings.name_similarity}"
         f"|colloc:{settings.collocation_min_count}/{settings.collocation_lm_gap}nats|wording:{settings.wording_lm_gap}nats"
-        f"|sentence_lm:{settings.sentence_lm}"
+        f"|sentence_lm:{settings.sentence_lm}|mt_prior:{settings.mt_prior:g}"
     )

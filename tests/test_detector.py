@@ -373,3 +373,10 @@ def test_audit_verdict_moves_to_the_expected_share() -> None:
     assert rare.probability == pytest.approx(float(classifier.shift_prior(plain.probability, 0.02)), abs=1e-3)  # both rounded to 4 decimals
     assert rare.probability < plain.probability
     assert any("mt_prior" in r for r in rare.reasons) and not any("mt_prior" in r for r in plain.reasons)
+
+
+def test_signature_names_the_prior() -> None:
+    from mtaudit import detect
+
+    assert detect.signature(Settings()).endswith("|mt_prior:0.5")
+    assert "|mt_prior:0.05" in detect.signature(Settings(mt_prior=0.05))
