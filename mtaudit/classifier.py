@@ -69,12 +69,23 @@ class LinearModel:
         return [(self.names[i], float(parts[i])) for i in order]
 
     def matrix(self, dicts: list[dict[str, float]]) -> np.ndarray:
-        return np.array([[d.get(n, math.nan) for n in self.names] for d in dicts], dtype=float)
+        return feature_matrix(dicts, self.names)
 
 
 def standardise(rows: np.ndarray, mean: np.ndarray, scale: np.ndarray, clip: float | None) -> np.ndarray:
     z = np.nan_to_num((np.asarray(rows, dtype=float) - mean) / scale, nan=0.0, posinf=0.0, neginf=0.0)
     return z if clip is None else np.clip(z, -clip, clip)
+
+
+def feature_matrix(dicts: list[dict[str, float]], names: list[str]) -> np.ndarray:
+    """Rows of ``names`` from feature dicts; a feature a dict lacks is NaN (standardised to the mean)."""
+    return np.array([[d.get(n, math.nan) for n in names] for d in dicts], dtype=float)
+
+
+def logodds(p: np.ndarray | float) -> np.ndarray:
+    """log(p / (1 - p)), with p kept off 0 and 1."""
+    q = np.clip(np.asarray(p, dtype=float), 1e-12, 1 - 1e-12)
+    return np.log(q) - np.log1p(-q)
 
 
 def moments(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -118,7 +129,7 @@ def fit_linear(
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import GroupKFold
 
-    x = np.array([[d.get(n, math.nan) for n in names] for d in dicts], dtype=float)
+    x = feature_matrix(dicts, names)
     yy = np.asarray(y)
     mean, scale = moments(x)
     z = standardise(x, mean, scale, clip)
@@ -180,10 +191,7 @@ class SoftmaxModel:
 
     def logit(self, rows: np.ndarray) -> np.ndarray:
         """Log-odds of the positive classes' mass (before calibration)."""
-        probs = self.class_probabilities(rows)
-        pos = np.isin(self.classes, self.positive)
-        mass = np.clip(probs[:, pos].sum(axis=1), 1e-12, 1 - 1e-12)
-        return np.log(mass) - np.log1p(-mass)
+        return logodds(self.class_probabilities(rows)[:, np.isin(self.classes, self.positive)].sum(axis=1))
 
     def proba(self, rows: np.ndarray) -> np.ndarray:
         return calibrate(self.logit(rows), self.calibration)
@@ -207,7 +215,7 @@ class SoftmaxModel:
         return [(self.names[i], float(parts[i])) for i in order]
 
     def matrix(self, dicts: list[dict[str, float]]) -> np.ndarray:
-        return np.array([[d.get(n, math.nan) for n in self.names] for d in dicts], dtype=float)
+        return feature_matrix(dicts, self.names)
 
 
 def fit_softmax(
@@ -229,7 +237,7 @@ def fit_softmax(
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import GroupKFold
 
-    x = np.array([[d.get(n, math.nan) for n in names] for d in dicts], dtype=float)
+    x = feature_matrix(dicts, names)
     mean, scale = moments(x)
     z = standardise(x, mean, scale, clip)
     labels = np.asarray(classes)
@@ -262,8 +270,7 @@ def noisy_or(p_article: np.ndarray, p_rules: np.ndarray | None) -> np.ndarray:
     p = np.asarray(p_article, dtype=float)
     if p_rules is not None:
         p = 1.0 - (1.0 - p) * (1.0 - np.asarray(p_rules, dtype=float))
-    p = np.clip(p, 1e-12, 1 - 1e-12)
-    return np.log(p) - np.log1p(-p)
+    return logodds(p)
 
 
 @dataclass
@@ -280,11 +287,24 @@ class Prediction:
     kinds: dict[str, float] = field(default_factory=dict)  # the four-class model's reading: kind of text -> probability
 
 
+def featurise(sentences: list[str], lm_k: int = 0, settings: Any = None, cache: features.Cache | None = None,
+              rows: list[dict[str, float]] | None = None) -> dict[str, float]:
+    """The article features every detector reads (from the on-disk cache when it has them)."""
+    key = features.Cache.key("\n".join(sentences), lm_k)
+    if cache is not None and (hit := cache.get(key)) is not None:
+        return hit
+    lm_rows = features.lm_features(sentences, lm_k, settings) if lm_k and settings is not None else None
+    feats = features.article_features(sentences, lm_rows, rows)
+    if cache is not None:
+        cache.put(key, feats)
+    return feats
+
+
 @dataclass
 class Detector:
     """Article model + rules model + sentence model + the decision rule, as saved in models/detector/."""
 
-    article: LinearModel | SoftmaxModel
+    article: SoftmaxModel
     sentence: LinearModel | None
     threshold: float = 0.5
     abstain_band: float = 0.1
@@ -299,24 +319,15 @@ class Detector:
         fam = "+".join(sorted({features.family(n) for n in self.article.names}))
         fam += "/" + "+".join(sorted({features.family(n) for n in self.rules.names})) if self.rules else ""
         cov = f"logit:{self.coverage['n']}" if self.coverage else "none"
-        kind = f"softmax{len(self.article.classes)}" if isinstance(self.article, SoftmaxModel) else "binary"
         return (
-            f"detector:{self.meta.get('version', MODEL_VERSION)}|features:v{features.FEATURE_VERSION}|{fam}|article:{kind}"
+            f"detector:{self.meta.get('version', MODEL_VERSION)}|features:v{features.FEATURE_VERSION}|{fam}|article:softmax{len(self.article.classes)}"
             f"|rules:{'noisy-or' if self.rules else 'none'}|cal:{self.article.calibration['method']}|thr:{self.threshold}|band:{self.abstain_band}|lm_k:{self.lm_k}"
             f"|coverage:{cov}|sentence_lm:{'on' if self.sentence_lm else 'off'}"
         )
 
     def featurise(self, sentences: list[str], settings: Any = None, cache: features.Cache | None = None,
                   rows: list[dict[str, float]] | None = None) -> dict[str, float]:
-        text = "\n".join(sentences)
-        key = features.Cache.key(text, self.lm_k)
-        if cache is not None and (hit := cache.get(key)) is not None:
-            return hit
-        lm_rows = features.lm_features(sentences, self.lm_k, settings) if self.lm_k and settings is not None else None
-        feats = features.article_features(sentences, lm_rows, rows)
-        if cache is not None:
-            cache.put(key, feats)
-        return feats
+        return featurise(sentences, self.lm_k, settings, cache, rows)
 
     def decide(self, p: float) -> tuple[bool | None, bool]:
         return decide(p, self.threshold, self.abstain_band)
@@ -326,20 +337,19 @@ class Detector:
         feats = self.featurise(sentences, settings, cache, rows)
         row = self.article.matrix([feats])
         p_article = float(self.article.proba(row)[0])
-        p, why = p_article, self.article.contributions(row[0])
-        p_rules = None
+        p, p_rules, explains = p_article, None, (self.article, row[0])
         if self.rules is not None:
             rules_row = self.rules.matrix([feats])
             p_rules = float(self.rules.proba(rules_row)[0])
             p = self.combine(p_article, p_rules)
             if p_rules > p_article:  # the explanation of the stronger evidence
-                why = self.rules.contributions(rules_row[0])
+                explains = (self.rules, rules_row[0])
+        why = explains[0].contributions(explains[1])
         verdict, abstained = self.decide(p)
         sent_p: list[float] = []
         if self.sentence is not None and rows:
             sent_p = [float(v) for v in self.sentence.proba(self.sentence.matrix(rows))]
-        kinds = ({k: float(v) for k, v in zip(self.article.classes, self.article.class_probabilities(row)[0])}
-                 if isinstance(self.article, SoftmaxModel) else {})
+        kinds = {k: float(v) for k, v in zip(self.article.classes, self.article.class_probabilities(row)[0])}
         return Prediction(p, verdict, abstained, why, feats, sent_p, rows or [], p_article, p_rules, kinds)
 
     def combine(self, p_article: float, p_rules: float | None) -> float:
@@ -380,9 +390,7 @@ class Detector:
                 "run `mtaudit train`"
             )
         sent, sent_lm, rules = obj.get("sentence"), obj.get("sentence_lm"), obj.get("rules")
-        art = obj["article"]
-        article = SoftmaxModel(**art) if "classes" in art else LinearModel(**art)
-        return cls(article, None if sent is None else LinearModel(**sent), obj["threshold"],
+        return cls(SoftmaxModel(**obj["article"]), None if sent is None else LinearModel(**sent), obj["threshold"],
                    obj["abstain_band"], obj.get("lm_k", 0), obj.get("meta", {}), obj.get("coverage"),
                    None if sent_lm is None else LinearModel(**sent_lm), None if rules is None else LinearModel(**rules),
                    obj.get("combination"))
@@ -392,8 +400,7 @@ def shift_prior(p: np.ndarray | float, prior: float, base: float = 0.5) -> np.nd
     """Probabilities calibrated at class prior ``base`` moved to ``prior`` (Bayes' rule on the odds)."""
     if not 0.0 < prior < 1.0:
         raise ValueError(f"a prior must lie strictly between 0 and 1, not {prior}")
-    q = np.clip(np.asarray(p, dtype=float), 1e-12, 1 - 1e-12)
-    z = np.log(q) - np.log1p(-q) + math.log(prior / (1 - prior)) - math.log(base / (1 - base))
+    z = logodds(p) + math.log(prior / (1 - prior)) - math.log(base / (1 - base))
     return 1.0 / (1.0 + np.exp(-z))
 
 

@@ -571,12 +571,13 @@ def eval_cmd(
     settings = _settings(config, device="cpu")
     try:
         detector = classifier.load(model_dir)
+        share: float | str | None = prior
         if prior not in (None, "auto"):
             try:
-                float(prior)
+                share = float(prior)
             except ValueError:
                 raise ValueError(f"--prior takes a share between 0 and 1, or 'auto', not {prior!r}") from None
-        preds, summary = evaluate.evaluate_file(data, detector, settings, training_data, prior=prior)
+        preds, summary = evaluate.evaluate_file(data, detector, settings, training_data, prior=share)
     except (OSError, ValueError) as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(EXIT_USAGE) from exc

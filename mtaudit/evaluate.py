@@ -101,10 +101,9 @@ def feature_cache(settings: Settings) -> features.Cache:
 def featurise(docs: list[makedata.Doc], lm_k: int, settings: Settings, progress: Progress | None = None) -> list[dict[str, float]]:
     """Article features of every doc, from the on-disk cache where they are already there."""
     cache = feature_cache(settings)
-    probe = classifier.Detector(classifier.LinearModel([], [], [], [], 0.0, {"method": "none"}), None, lm_k=lm_k)
     out = []
     for n, d in enumerate(docs):
-        out.append(probe.featurise(d.sentences, settings, cache))
+        out.append(classifier.featurise(d.sentences, lm_k, settings, cache))
         if progress and (n % 25 == 0 or n + 1 == len(docs)):
             progress("features", n + 1, len(docs))
     return out
@@ -564,8 +563,7 @@ def card_text(det: classifier.Detector) -> str:
         f"- signature: `{det.signature()}`",
         f"- what it is: two L2 logistic regressions (scikit-learn, populations weighted) over readable reference-free "
         f"features. The article model is multinomial (C={cfg_of(det).get('c')}) over {len(det.article.names)} features: "
-        f"{', '.join(getattr(det.article, 'classes', ['machine translation', 'not']))}; P(MT) is the mass of "
-        f"{' and '.join(getattr(det.article, 'positive', ['the first']))}. The rules model (C={cfg_of(det).get('rules_c')}) reads "
+        f"{', '.join(det.article.classes)}; P(MT) is the mass of {' and '.join(det.article.positive)}. The rules model (C={cfg_of(det).get('rules_c')}) reads "
         f"only the explicit slips ({', '.join(sorted({features.family(n) for n in det.rules.names})) if det.rules else 'none'}: "
         f"{len(det.rules.names) if det.rules else 0} features). They join as a noisy OR, 1 - (1 - p_article)(1 - p_rules), "
         f"Platt-calibrated on document-grouped out-of-fold scores "
@@ -628,16 +626,10 @@ def card_text(det: classifier.Detector) -> str:
     lines += ["## Features", "", "Each is a number per article (sentence features averaged, or counted per ten sentences). "
               "Article model, the 25 features whose coefficients (on standardised features) differ most between classes:", ""]
     art = det.article
-    if isinstance(art, classifier.SoftmaxModel):
-        coef = np.asarray(art.coef)
-        lines += ["| feature | " + " | ".join(k.replace("_", " ") for k in art.classes) + " |",
-                  "|---|" + "---:|" * len(art.classes)]
-        spread = coef.max(axis=0) - coef.min(axis=0)
-        order = [(art.names[i], coef[:, i]) for i in np.argsort(-spread)]
-        lines += [f"| {n} | " + " | ".join(f"{v:+.3f}" for v in col) + " |" for n, col in order[:25]]
-    else:
-        order = sorted(zip(art.names, art.coef), key=lambda kv: -abs(kv[1]))
-        lines += ["| feature | coefficient |", "|---|---:|"] + [f"| {n} | {c:+.3f} |" for n, c in order[:25]]
+    coef = np.asarray(art.coef)
+    lines += ["| feature | " + " | ".join(k.replace("_", " ") for k in art.classes) + " |", "|---|" + "---:|" * len(art.classes)]
+    order = [(art.names[i], coef[:, i]) for i in np.argsort(-(coef.max(axis=0) - coef.min(axis=0)))]
+    lines += [f"| {n} | " + " | ".join(f"{v:+.3f}" for v in col) + " |" for n, col in order[:25]]
     if det.rules is not None:
         lines += ["", "Rules model, every feature:", "", "| feature | coefficient |", "|---|---:|"]
         lines += [f"| {n} | {c:+.3f} |" for n, c in sorted(zip(det.rules.names, det.rules.coef), key=lambda kv: -abs(kv[1]))]
