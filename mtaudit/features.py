@@ -9,7 +9,8 @@ Families (prefix of each feature name):
   counts (is "rare land" a phrase English uses?).
 - ``foreign``: leftovers of another language ("phase un"), foreign punctuation.
 - ``literal``: literal-translation patterns: a female pronoun for a country or institution
-  ("China could soften her export controls"), "the Thursday", ordinals where names belong.
+  ("China could soften her export controls"), "the Thursday", ordinals where names belong, a day of
+  the month with no month ("on the 10th", the way Chinese news dates events).
 - ``style``: stylometry: function-word profile, sentence-length shape, punctuation,
   contractions, lexical variety.
 - ``caps``: capitalisation oddities: "XI" beside "Xi", "her Export controls", "With" mid-sentence.
@@ -42,7 +43,7 @@ from wordfreq import zipf_frequency
 
 from mtaudit import roundtrip
 
-FEATURE_VERSION = "5"
+FEATURE_VERSION = "6"
 LM_FEATURE_VERSION = "4"  # the SmolLM2 sentence features last changed at v4: their cache outlives new article families
 FAMILIES = ("ngram", "foreign", "literal", "style", "caps", "peak", "pos", "lm")
 PEAK_TOP = 3  # sentences the peak family averages over
@@ -53,6 +54,11 @@ TOKEN = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*|\d+(?:[.,]\d+)*|[^\w\s]")
 FOREIGN_PUNCT = re.compile(r"[«»¿¡„‚‹›，。、；：？！（）【】《》「」『』・\u3000]")
 CONTRACTION = re.compile(r"\b\w+(?:n't|'re|'ve|'ll|'d|'m)\b", re.I)
 MONTHS = {"january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"}
+# "on the 10th" with no month: Chinese (Japanese, Korean) news date events by the day alone (10日), and MT
+# keeps it; English news writes the weekday or "Dec. 10". Only a date's use counts: what follows is
+# punctuation or a word that cannot start the noun an ordinal would qualify ("the 19th CPC", "the 17th century")
+DAY_OF_MONTH = re.compile(r"\bthe \d{1,2}(?:st|nd|rd|th)\b(?=\s*(?:[.,;:)]|$|(?:that|and|to|of|at|in|as|is|was|when|with|for|"
+                          r"this|last|next|local|morning|afternoon|evening|night)\b))")
 WEEKDAYS = {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"}
 ORDINALS = {
     "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth",
@@ -247,6 +253,7 @@ def sentence_features(text: str, article_forms: set[str] | None = None) -> dict[
     f["literal.ordinal_alone"] = float(sum(
         a == "the" and b in ORDINALS and (c in stops or c in {"of"}) for a, b, c in zip(lowers, lowers[1:], lowers[2:])
     ))
+    f["literal.day_of_month"] = float(len(DAY_OF_MONTH.findall(text)))
     f["literal.who_for_thing"] = float(sum(a in NON_PERSONS and b == "who" for a, b in zip(lowers, lowers[1:])))
     f["literal.of_the"] = sum(a == "of" and b == "the" for a, b in zip(lowers, lowers[1:])) / n
     f["literal.which_is"] = sum(a in {"which", "who"} and b in {"is", "was", "are", "were", "has", "have"} for a, b in zip(lowers, lowers[1:])) / n
@@ -334,6 +341,7 @@ def article_features(sentences: list[str], lm_rows: dict[int, dict[str, float]] 
         if key.startswith(("ngram.", "foreign.", "style.")) and key != "style.words":
             f[key] = statistics.fmean(vals)
     for key in ("literal.female_for_thing", "literal.article_weekday", "literal.ordinal_alone", "literal.who_for_thing",
+                "literal.day_of_month",
                 "caps.all_caps_name", "caps.capital_function_word", "caps.capital_common_word"):
         f[key] = 10.0 * sum(r[key] for r in rows) / len(rows)  # per ten sentences
     for key in ("literal.of_the", "literal.which_is"):

@@ -8,7 +8,9 @@ Two kinds of trace are told apart:
   /p/ ("Pete" -> "Beit"), /e/ and /i/ merged ("Hegseth" -> "Higseth", "Merz" -> "Mirz"),
   "x" read as "sh" ("Xinhua" -> "Shinchoa"); seen by comparing a garbled name with the
   spelling the other outlets use (the name_mismatch spans), and, more weakly, by several
-  names no dictionary knows with no Romance trace beside them.
+  names no dictionary knows with no Romance trace beside them;
+- Chinese (or Japanese, Korean) dating: an event dated by the day of the month alone ("said on the
+  10th that"), the way their news writes 10日; two such dates are needed for a guess.
 
 The result is a language code with a confidence and the evidence, or None.
 """
@@ -29,7 +31,7 @@ FALSE_FRIENDS: dict[str, tuple[str, str]] = {
     "atout": ("fr", "Trump -> French 'atout' left untranslated"),
     "trunfo": ("pt", "Trump -> Portuguese 'trunfo' left untranslated"),
 }
-LANGS = ("fr", "es", "ca", "it", "pt", "de", "ar")
+LANGS = ("fr", "es", "ca", "it", "pt", "de", "ar", "zh")
 ARABIC_RULES = (
     ("p", "b", "no /p/ in Arabic"),
     ("v", "f", "no /v/ in Arabic"),
@@ -93,13 +95,16 @@ def guess(spans: list[dict[str, Any]], sentences: list[str], features: dict[str,
             for lang in ("fr", "es", "it", "pt", "ca", "ar"):
                 score[lang] += 0.2
             evidence.append(f"{sp['text']!r} for a country: a language with grammatical gender")
+        if kind == "day_of_month":
+            score["zh"] += 0.5
+            evidence.append(f"{sp['text']!r} for a date: a day of the month with no month, as Chinese news writes 10日")
         if kind == "name_mismatch" and sp.get("suggestion"):
             rules = arabic_mangling(sp["text"], sp["suggestion"])
             if rules:
                 score["ar"] += 0.75 * len(rules)
                 evidence.append(f"{sp['text']!r} for {sp['suggestion']!r}: {'; '.join(rules)}")
     unknown_names = {sp["text"] for sp in spans if sp.get("kind") == "rare_word" and re.match(r"[A-Z]", sp.get("text", ""))}
-    romance = sum(v for k, v in score.items() if k != "ar")
+    romance = sum(v for k, v in score.items() if k not in ("ar", "zh"))
     if len(unknown_names) >= 3 and romance == 0:
         score["ar"] += 0.5
         evidence.append(f"{len(unknown_names)} names no dictionary knows and no Romance trace: a non-Latin script pivot, "

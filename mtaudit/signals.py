@@ -567,6 +567,19 @@ def pronoun_gender(ctx: Context) -> list[Span]:
     return spans
 
 
+def day_of_month(ctx: Context) -> list[Span]:
+    """A date given by the day alone ("said on the 10th that"): Chinese news writes 10日, and translation keeps it."""
+    from mtaudit import features
+
+    spans = []
+    for m in features.DAY_OF_MONTH.finditer(ctx.sentence.text):
+        start = ctx.sentence.start + m.start()
+        spans.append(Span(start, start + len(m.group()), m.group(), "day_of_month", 0.3,
+                          f"{m.group()!r} names a day of the month with no month: Chinese, Japanese and Korean news date "
+                          "events that way (10日); English news writes the weekday or the month and day", None, []))
+    return spans
+
+
 def capitalisation(ctx: Context) -> list[Span]:
     """Capitals where English has none, seen within the article alone: "XI" beside "Xi", "With" mid-sentence."""
     from mtaudit import features
@@ -652,7 +665,8 @@ def _stop_words() -> frozenset[str]:
 SIGNALS.update({
     "foreign_leftover": foreign_leftover,
     "pronoun_gender": pronoun_gender,
+    "day_of_month": day_of_month,
     "capitalisation": capitalisation,
     "lm_spike": lm_spike,
 })
-REFERENCE_FREE = ("rare_word", "foreign_leftover", "pronoun_gender", "capitalisation", "lm_spike")
+REFERENCE_FREE = ("rare_word", "foreign_leftover", "pronoun_gender", "day_of_month", "capitalisation", "lm_spike")

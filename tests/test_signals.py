@@ -48,7 +48,7 @@ def test_signal_finds_the_damage_in_002(fn: Any, needle: str, span_text: str, su
 
 
 @pytest.mark.parametrize("prefix", ["001", "003", "004"])
-@pytest.mark.parametrize("fn", [signals.foreign_leftover, signals.pronoun_gender, signals.capitalisation])
+@pytest.mark.parametrize("fn", [signals.foreign_leftover, signals.pronoun_gender, signals.day_of_month, signals.capitalisation])
 def test_reference_free_signals_quiet_on_original_english(prefix: str, fn: Any) -> None:
     article = seed_article(prefix)
     found = [s.text for sent in article.sentences for s in fn(Context(article, sent, [], StoryIndex(), Settings()))]
@@ -79,6 +79,39 @@ def test_leftover_words(word: str, expected: bool, lang: set[str] | None) -> Non
 def test_female_pronoun_for_a_country(sentence: str, pairs: list[tuple[str, str]]) -> None:
     toks = features.words(sentence)
     assert [(toks[i].text, toks[j].text) for i, j in features.female_for_thing(toks)] == pairs
+
+
+@pytest.mark.parametrize(
+    "sentence,found",
+    [
+        # WMT22 zh-en MT (Online-W, xinhua-zh-01.104086) and variants of it: dates by the day alone
+        ("Mauritius reported for the first time two cases of Omicron strain infection in the country on the 10th.",
+         ["the 10th"]),
+        ("The Ministry of Health of Cyprus announced on the 10th that three cases had been confirmed.", ["the 10th"]),
+        ("Talks resumed on the 9th and ended on the 23rd, the agency said.", ["the 9th", "the 23rd"]),
+        # ordinals that qualify a noun are English: no date there
+        ("The 19th CPC Central Committee met in Beijing.", []),
+        ("The church dates from the 17th century.", []),
+        ("He was shot outside the 67th precinct on Friday.", []),
+        ("She scored in the 43rd minute.", []),
+        ("The talks resumed on Dec. 10 in Vienna.", []),
+    ],
+)
+def test_day_of_month_without_a_month(sentence: str, found: list[str]) -> None:
+    assert features.DAY_OF_MONTH.findall(sentence) == found
+    assert features.sentence_features(sentence)["literal.day_of_month"] == len(found)
+    article = _one_sentence("d", sentence)
+    spans = signals.day_of_month(Context(article, article.sentences[0], [], StoryIndex(), Settings()))
+    assert [(sp.text, sp.kind) for sp in spans] == [(t, "day_of_month") for t in found]
+    assert all(sentence[sp.start : sp.end] == sp.text and "no month" in sp.reason for sp in spans)
+
+
+def test_pivot_guess_chinese_from_dates_by_the_day() -> None:
+    spans = [{"kind": "day_of_month", "text": "the 10th"}, {"kind": "day_of_month", "text": "the 11th"}]
+    g = pivot.guess(spans, ["Cyprus announced on the 10th that three cases were confirmed."])
+    assert g.language == "zh" and g.confidence is not None and 0 < g.confidence < 1
+    assert any("10日" in e for e in g.evidence)
+    assert pivot.guess(spans[:1], ["Cyprus announced on the 10th that three cases were confirmed."]).language is None
 
 
 def test_phrase_statistics_see_a_broken_collocation() -> None:
