@@ -229,10 +229,11 @@ def fit_softmax(
     seed: int = 13,
     weights: list[float] | None = None,
     clip: float | None = None,
+    calibration_weights: str = "same",
 ) -> SoftmaxModel:
     """Fit the multinomial model; Platt-calibrate the log-odds of the positive mass on document-grouped out-of-fold scores.
 
-    Standardisation and weights as in :func:`fit_linear` (the calibrator sees the weights too).
+    Standardisation, weights and ``calibration_weights`` as in :func:`fit_linear`.
     """
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import GroupKFold
@@ -253,7 +254,7 @@ def fit_softmax(
     for train, test in GroupKFold(n_splits=min(n_splits, len(set(groups)))).split(z, y, groups):
         oof[test] = fit(train).logit(x[test])
     model = fit(np.arange(len(y)))
-    model.calibration = platt(oof, y, w)
+    model.calibration = platt(oof, y, w if calibration_weights == "same" else None)
     return model
 
 

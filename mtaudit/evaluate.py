@@ -200,7 +200,7 @@ def fit_parts(docs: list[makedata.Doc], dicts: list[dict[str, float]], names: li
     pick = lambda xs: [xs[i] for i in idx]  # noqa: E731
     groups = pick([d.group for d in docs])
     article = classifier.fit_softmax(pick(dicts), pick([CLASSES[population(d)] for d in docs]), POSITIVE, groups, names,
-                                     cfg.c, cfg.n_splits, cfg.seed, pick(w), cfg.clip) if names else None
+                                     cfg.c, cfg.n_splits, cfg.seed, pick(w), cfg.clip, cfg.calibration_weights) if names else None
     rules = classifier.fit_linear(pick(dicts), pick([d.label for d in docs]), groups, rule_names, cfg.rules_c, cfg.method,
                                   cfg.n_splits, cfg.seed, pick(w), cfg.calibration_weights, cfg.clip) if rule_names else None
     return Parts(article, rules)

@@ -312,6 +312,14 @@ def test_fit_softmax_separates_four_kinds() -> None:
     pos = np.array([c in ("neural_mt", "round_trip") for c in classes])
     assert p[pos].mean() > 0.75 > 0.25 > p[~pos].mean()
     assert model.calibration["method"] == "sigmoid"
+    # weights that make the negatives count 9 to 1: calibrated with them ("same") the probabilities refer to
+    # that mix and fall; calibrated on the rows as they are ("data", half positive) they stay where they were
+    w = [0.2 if c in ("neural_mt", "round_trip") else 1.8 for c in classes]
+    fit = lambda how: classifier.fit_softmax(dicts, classes, ["neural_mt", "round_trip"], groups,  # noqa: E731
+                                             ["f0", "f1", "f2", "f3"], c=1.0, weights=w, calibration_weights=how)
+    same, data = fit("same"), fit("data")
+    assert same.proba(same.matrix(dicts)).mean() < data.proba(data.matrix(dicts)).mean() - 0.1
+    assert abs(data.proba(data.matrix(dicts)).mean() - 0.5) < 0.1
 
 
 @pytest.mark.parametrize(("p", "prior", "expected"), [
