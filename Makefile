@@ -4,7 +4,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.setup-stamp
 # Debian packages: Apertium and FreeDict build the detector's training data; Chromium renders the HTML report in tests.
-DEBS    := apertium apertium-eng-spa apertium-eng-cat dict-freedict-eng-fra dict-freedict-fra-eng dict-freedict-eng-spa dict-freedict-spa-eng dict-freedict-eng-ara dict-freedict-ara-eng chromium
+DEBS    := apertium apertium-eng-spa apertium-eng-cat apertium-en-gl dict-freedict-eng-fra dict-freedict-fra-eng dict-freedict-eng-spa dict-freedict-spa-eng dict-freedict-eng-ara dict-freedict-ara-eng chromium
 export HF_HUB_OFFLINE=1
 export TRANSFORMERS_OFFLINE=1
 

@@ -451,7 +451,7 @@ def make_data(
     seed: Annotated[int, typer.Option("--seed", help="Random seed of the literal substitutions and the sampling.")] = 13,
     as_json: Annotated[bool, typer.Option("--json", help="Print the manifest as JSON.")] = False,
 ) -> None:
-    """Build the detector's training data: Apertium round trips (en-es-en, en-ca-en) and FreeDict literal
+    """Build the detector's training data: Apertium round trips (en-es-en, en-ca-en, en-gl-en) and FreeDict literal
     substitutions of original English news (Reuters-21578, ECB+, wmt22 originals, seeds 001/003/004),
     plus the machine and human translations of shared/data/wmt22_articles (dev split). The ECB+
     articles beyond --ecb-limit go, whole and round-tripped, with their stories into coverage.jsonl,

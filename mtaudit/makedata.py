@@ -1,8 +1,8 @@
 """Build the detector's training data, reproducibly: ``mtaudit make-data``.
 
 Positives (machine translation) the project makes itself from original English news:
-- Apertium round trips, English -> Spanish -> English and English -> Catalan -> English
-  (Debian's apertium-eng-spa, apertium-eng-cat), sentence by sentence so each damaged
+- Apertium round trips, English -> Spanish, Catalan or Galician -> English (Debian's
+  apertium-eng-spa, apertium-eng-cat, apertium-en-gl), sentence by sentence so each damaged
   sentence stays paired with its original (sentence-level training and evaluation);
 - literal word-by-word substitution through FreeDict dictionaries (eng-fra/fra-eng,
   eng-spa/spa-eng, eng-ara/ara-eng): "rare earth" -> "terre rare" -> "rare ground";
@@ -36,7 +36,7 @@ from typing import Any
 from mtaudit import coverage, roundtrip, segment
 from mtaudit.atomic import write_json, write_text
 
-DATA_VERSION = "3"  # 2: ECB+ without the stories `mtaudit story-eval` damages; 3: + coverage.jsonl
+DATA_VERSION = "4"  # 2: ECB+ without the stories `mtaudit story-eval` damages; 3: + coverage.jsonl; 4: + Galician round trips
 DEFAULT_OUT = Path("data") / "detector"
 SEED_ORIGINALS = ("001", "003", "004")  # 000 and 002 are the MT seeds: never trained on
 LICENCES = {
@@ -179,7 +179,7 @@ def build(
     ecb_limit: int = 200,
     reuters_limit: int | None = None,
     wmt_limit: int | None = None,
-    pivots: tuple[str, ...] = ("spa", "cat"),
+    pivots: tuple[str, ...] = ("spa", "cat", "glg"),
     literal_langs: tuple[str, ...] = ("fra", "spa", "ara"),
     literal_rate: float = 0.3,
     seed: int = 13,

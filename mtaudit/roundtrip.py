@@ -16,7 +16,9 @@ import subprocess
 import unicodedata
 
 log = logging.getLogger(__name__)
-PIVOTS = {"spa": ("eng-spa", "spa-eng"), "cat": ("eng-cat", "cat-eng")}
+# Debian's English pairs that go both ways. Left out: eng-hbs (Serbo-Croatian) turns every quotation mark
+# into "parquote"; en-eo (Esperanto), measured 2026-11-30 as a fourth pivot, cost the coverage model 2 points
+PIVOTS = {"spa": ("eng-spa", "spa-eng"), "cat": ("eng-cat", "cat-eng"), "glg": ("en-gl", "gl-en")}
 _MARKS = re.compile(r"(?<!\w)[*#@~](?=\w)")
 _SPACE_PUNCT = re.compile(r"\s+([,.;:!?%)\]])")
 _OPEN_SPACE = re.compile(r"([(\[])\s+")

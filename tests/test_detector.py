@@ -34,6 +34,7 @@ def detector() -> classifier.Detector:
 def test_committed_detector_loads_through_the_registry(detector: classifier.Detector) -> None:
     assert isinstance(detector, classifier.Detector)
     assert detector.signature().startswith("detector:")
+    assert f"|data:v{detector.meta['data_version']}|trained:{detector.meta['date']}" in detector.signature()
     art = detector.article
     assert isinstance(art, classifier.SoftmaxModel) and detector.rules is not None and detector.combination
     assert len(art.classes) == len(art.coef) == len(art.intercept) == 4 and set(art.positive) < set(art.classes)

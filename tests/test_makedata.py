@@ -59,10 +59,14 @@ def test_a_line_that_kills_apertium_stays_untranslated_and_the_rest_goes_on(monk
 
 
 @needs_apertium
-def test_round_trip_damages_english() -> None:
-    back = roundtrip.roundtrip(["The United States accused China of failing to ease export controls on rare earth magnets."], "spa")
+@pytest.mark.parametrize("pivot", sorted(roundtrip.PIVOTS))
+def test_round_trip_damages_english(pivot: str) -> None:
+    if pivot not in roundtrip.available():
+        pytest.skip(f"apertium {roundtrip.PIVOTS[pivot][0]} not installed (make debs)")
+    back = roundtrip.roundtrip(['The United States accused China of failing to ease "export controls" on rare earth magnets.'], pivot)
     assert back[0] != "" and "rare earth magnets" not in back[0]
     assert "*" not in back[0] and " ," not in back[0]
+    assert back[0].count('"') == 2 and "quote" not in back[0]  # the quotation marks survive (eng-hbs's do not)
 
 
 @needs_freedict
