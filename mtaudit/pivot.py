@@ -1,6 +1,6 @@
 """Which language a machine translation went through, where the evidence allows a guess.
 
-Two kinds of trace are told apart:
+Three kinds of trace are told apart:
 - Romance (and German) traces: words of that language left in the English ("phase un"),
   false friends that only make sense through it ("Asset" for Trump: French *atout* is
   both "trump card" and "asset"), and a female pronoun for a country (*la Chine* -> "her");
