@@ -31,7 +31,6 @@ FALSE_FRIENDS: dict[str, tuple[str, str]] = {
     "atout": ("fr", "Trump -> French 'atout' left untranslated"),
     "trunfo": ("pt", "Trump -> Portuguese 'trunfo' left untranslated"),
 }
-LANGS = ("fr", "es", "ca", "it", "pt", "de", "ar", "zh")
 ARABIC_RULES = (
     ("p", "b", "no /p/ in Arabic"),
     ("v", "f", "no /v/ in Arabic"),

@@ -2,7 +2,8 @@
 each with a kind, a weight, a reason a person can check, and (where it can) a suggestion
 backed by the ids of the articles that support it.
 
-Cross-outlet signals need other coverage; the reference-free ones (rare words, case) do not.
+Cross-outlet signals need other coverage; the reference-free ones (rare words, foreign leftovers,
+pronoun gender, dates by the day of the month, capitalisation, LM spikes) do not.
 """
 
 from __future__ import annotations
@@ -669,4 +670,3 @@ SIGNALS.update({
     "capitalisation": capitalisation,
     "lm_spike": lm_spike,
 })
-REFERENCE_FREE = ("rare_word", "foreign_leftover", "pronoun_gender", "day_of_month", "capitalisation", "lm_spike")
