@@ -389,3 +389,29 @@ def test_signature_names_the_prior() -> None:
 
     assert detect.signature(Settings()).endswith("|mt_prior:0.5")
     assert "|mt_prior:0.05" in detect.signature(Settings(mt_prior=0.05))
+
+
+def test_out_of_fold_calibration_never_reads_its_own_fold(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each fold's probabilities are calibrated on the other folds' labels only (the reported ECE is not in-sample)."""
+    from mtaudit import makedata
+
+    rng = np.random.default_rng(13)
+    docs = [makedata.Doc(f"d{i}", f"g{i % 25}", "reuters", "original", int(rng.random() < 0.5), ["x"]) for i in range(200)]
+    dicts = [{"f": float(rng.normal(1.5 * d.label))} for d in docs]
+
+    class Fixed:  # scores that do not depend on the labels, so only the calibration can read them
+        def probabilities(self, ds: list[dict[str, float]]) -> tuple[np.ndarray, None]:
+            return 1 / (1 + np.exp(-np.array([x["f"] for x in ds]))), None
+
+    monkeypatch.setattr(evaluate, "fit_parts", lambda *a, **k: Fixed())
+    cfg = evaluate.TrainConfig()
+    fs = evaluate.fold_scores(docs, dicts, ["f"], [], cfg, [1.0] * len(docs))
+    _, test0 = fs.folds[0]
+    for i in test0:  # flip the labels of fold 0 alone
+        docs[i].label = 1 - docs[i].label
+    flipped = evaluate.fold_scores(docs, dicts, ["f"], [], cfg, [1.0] * len(docs))
+    assert flipped.calibrations[0] == fs.calibrations[0]
+    assert all(flipped.calibrations[k] != fs.calibrations[k] for k in range(1, cfg.n_splits))
+    p, combination = evaluate.detector_out_of_fold(docs, dicts, ["f"], [], cfg, [1.0] * len(docs))
+    assert np.allclose(p[test0], classifier.calibrate(flipped.score[test0], flipped.calibrations[0]))
+    assert combination != flipped.calibrations[0]  # the final model's calibration reads every row
