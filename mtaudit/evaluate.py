@@ -678,7 +678,7 @@ def card_text(det: classifier.Detector) -> str:
               "cost about a second per article on these cores. SmolLM2 still gives the lm_spike spans.",
               "- Calibration is fitted on the population-balanced training mix (a 50:50 prior), so on a set that is 86% MT "
               "(wmt22 dev) the probabilities run low and the ECE above is high; weighted back to the 50:50 prior it is "
-              "calibrated for (the column beside it) the same probabilities are off by 0.03-0.10. Moved by Bayes' rule to "
+              "calibrated for (the column beside it) the same probabilities are off by 0.03-0.12. Moved by Bayes' rule to "
               "a set's share of MT (setting `mt_prior`, `mtaudit eval --prior N`, or `--prior auto` to estimate it from "
               "the probabilities without labels), wmt22 dev ECE was 0.051 over all rows at its own share (0.047-0.049 per task) "
               "and 0.014-0.064 at the estimated one (2026-11-30, data version 4, each fold calibrated on the others). Calibrated at the training "
