@@ -176,7 +176,7 @@ def build(
     shared: Path | None = None,
     seeds: Path | None = None,
     reuters_deb: Path | None = None,
-    ecb_limit: int = 200,
+    ecb_limit: int = 300,
     reuters_limit: int | None = None,
     wmt_limit: int | None = None,
     pivots: tuple[str, ...] = ("spa", "cat", "glg"),
