@@ -323,7 +323,7 @@ class Detector:
         return (
             f"detector:{self.meta.get('version', MODEL_VERSION)}|features:v{features.FEATURE_VERSION}|{fam}|article:softmax{len(self.article.classes)}"
             f"|rules:{'noisy-or' if self.rules else 'none'}|cal:{self.article.calibration['method']}|thr:{self.threshold}|band:{self.abstain_band}|lm_k:{self.lm_k}"
-            f"|coverage:{cov}|sentence_lm:{'on' if self.sentence_lm else 'off'}|data:v{self.meta.get('data_version', '?')}"
+            f"|coverage:{cov}|sentence_lm:{self.meta.get('lm_dtype') or 'on' if self.sentence_lm else 'off'}|data:v{self.meta.get('data_version', '?')}"
             f"|trained:{self.meta.get('date', '?')}"
         )
 

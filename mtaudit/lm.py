@@ -26,7 +26,7 @@ class Surprisal:
 
 
 def _model(settings: Settings):  # type: ignore[no-untyped-def]
-    return registry.get("lm", settings.device)
+    return registry.get("lm", settings.device, settings.lm_precision)
 
 
 CPU_BATCH = 16  # sentences per forward pass on a CPU: 448 sentences sorted by length took 33 s at 8 or 16, 37 s at 32
@@ -140,5 +140,5 @@ def _option_logprob(prefix: str, option: str, settings: Settings) -> float:
         return -float(_next_token_nll(model, hidden, ids, torch.arange(max(n, 1) - 1, len(ids) - 1)).sum())
 
 
-def signature() -> str:
-    return f"lm:{registry.describe('lm')}|unit:nats"
+def signature(settings: Settings) -> str:
+    return f"lm:{registry.describe('lm')}|dtype:{registry.lm_dtype(settings.lm_precision, settings.device)}|unit:nats"

@@ -385,7 +385,7 @@ def lm_stats(texts: list[str], settings: Settings) -> list[dict[str, float]]:
     """Per text: mean and worst-3 mean per-token surprisal (nats) under the LM, cached by text hash."""
     from mtaudit import lm
 
-    tag = _hash(lm.signature(), str(LM_MAX_TOKENS))[:8]
+    tag = _hash(lm.signature(settings), str(LM_MAX_TOKENS))[:8]
 
     def compute(pos: list[int]) -> list[Any]:
         clipped = [" ".join(texts[i].split()[: LM_MAX_TOKENS]) for i in pos]  # lm.surprisal batches them by length
@@ -435,7 +435,7 @@ def paraphrase_scores(hyps: list[str], refs: list[list[str]], settings: Settings
     from mtaudit import lm
 
     pairs = [(h, r) for h, rs in zip(hyps, refs) for r in rs]
-    tag = _hash(lm.signature(), PARAPHRASE_PROMPT, PARAPHRASE_VERSION, str(LM_MAX_TOKENS), str(MASS_FLOOR))[:8]
+    tag = _hash(lm.signature(settings), PARAPHRASE_PROMPT, PARAPHRASE_VERSION, str(LM_MAX_TOKENS), str(MASS_FLOOR))[:8]
 
     def compute(pos: list[int]) -> list[Any]:
         fwd = [PARAPHRASE_PROMPT.format(pairs[i][1]) for i in pos]
@@ -550,9 +550,9 @@ def signatures(settings: Settings, use_lm: bool = False) -> dict[str, str]:
         "ter": "TER|" + str(m["ter"].get_signature()).replace("nrefs:1", "nrefs:var"),  # type: ignore[attr-defined]
         "semantic": f"cos-max|{embed.signature()}",
         "bertscore": f"BERTScore-F1-max|{_bertscore_id()}|idf:no|rescale:no",
-        "fluency": f"mean-token-logprob|{lm.signature()}|max_words:{LM_MAX_TOKENS}|flagged-sentences-with-references-only",
-        "paraphrase": f"prism-mean-both-ways|{lm.signature()}|max_tokens:{LM_MAX_TOKENS}|v{PARAPHRASE_VERSION}|best-ref|meta-eval-and-full-only",
-        "paraphrase_mass": f"prism-mass-both-ways|floor:{MASS_FLOOR}nats|{lm.signature()}|max_tokens:{LM_MAX_TOKENS}|v{PARAPHRASE_VERSION}"
+        "fluency": f"mean-token-logprob|{lm.signature(settings)}|max_words:{LM_MAX_TOKENS}|flagged-sentences-with-references-only",
+        "paraphrase": f"prism-mean-both-ways|{lm.signature(settings)}|max_tokens:{LM_MAX_TOKENS}|v{PARAPHRASE_VERSION}|best-ref|meta-eval-and-full-only",
+        "paraphrase_mass": f"prism-mass-both-ways|floor:{MASS_FLOOR}nats|{lm.signature(settings)}|max_tokens:{LM_MAX_TOKENS}|v{PARAPHRASE_VERSION}"
                            "|best-ref|meta-eval-and-full-only",
         "quality": q.signature() + ("|used:full(with LM)" if use_lm else "|used:fast(no LM)"),
     }

@@ -44,3 +44,23 @@ def test_conditional_reads_only_the_target_and_ignores_padding(settings: Any) ->
         assert a == pytest.approx(b, abs=1e-3)  # token by token
     unprimed = lm.conditional_tokens(["Headline: "], [FLUENT], settings)[0]
     assert together[0].mean() > unprimed.mean() + 0.5  # having just read the sentence, the LM predicts it far better
+
+
+@pytest.mark.parametrize(("precision", "device", "expected"), [("float32", "cpu", "float32"), ("bfloat16", "cpu", "bfloat16")])
+def test_an_explicit_precision_is_kept(precision: str, device: str, expected: str) -> None:
+    from mtaudit import registry
+
+    assert registry.lm_dtype(precision, device) == expected
+    assert registry.lm_dtype("auto", "cpu") in ("float32", "bfloat16")  # bfloat16 only where the CPU computes it natively
+
+
+def test_bfloat16_reads_like_float32_and_says_so(settings: Any) -> None:
+    """The faster number type moves token surprisal by hundredths of a nat and keeps the garbled sentence costlier."""
+    import numpy as np
+
+    f32, b16 = settings.replace(lm_precision="float32"), settings.replace(lm_precision="bfloat16")
+    (fa, _), (fb, gb) = lm.surprisal([FLUENT, GARBLED], f32), lm.surprisal([FLUENT, GARBLED], b16)
+    assert fa.offsets == fb.offsets
+    assert float(np.mean(np.abs(np.array(fa.nats) - np.array(fb.nats)))) < 0.15
+    assert gb.mean > fb.mean + 0.3
+    assert "dtype:bfloat16" in lm.signature(b16) and "dtype:float32" in lm.signature(f32)

@@ -63,3 +63,13 @@ def test_mt_prior_is_a_share(raw: str, ok: bool, monkeypatch: pytest.MonkeyPatch
     else:
         with pytest.raises(ValueError, match="strictly between 0 and 1"):
             load_settings(None)
+
+
+@pytest.mark.parametrize("precision,ok", [("auto", True), ("float32", True), ("bfloat16", True), ("float16", False), ("bf16", False)])
+def test_lm_precision_values(precision: str, ok: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MTAUDIT_LM_PRECISION", precision)
+    if ok:
+        assert load_settings(None).lm_precision == precision
+    else:
+        with pytest.raises(ValueError, match="lm_precision"):
+            load_settings(None)
