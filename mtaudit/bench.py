@@ -266,9 +266,7 @@ def _clear_memory_caches() -> None:
     if token_cache is not None:
         token_cache.clear()
         embed._token_bytes = 0
-    option_logprob = getattr(lm, "_option_logprob", None)
-    if option_logprob is not None:
-        option_logprob.cache_clear()
+    lm._OPTIONS.clear()
 
 
 def helper_cpu_s() -> float:

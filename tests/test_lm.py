@@ -64,3 +64,15 @@ def test_bfloat16_reads_like_float32_and_says_so(settings: Any) -> None:
     assert float(np.mean(np.abs(np.array(fa.nats) - np.array(fb.nats)))) < 0.15
     assert gb.mean > fb.mean + 0.3
     assert "dtype:bfloat16" in lm.signature(b16) and "dtype:float32" in lm.signature(f32)
+
+
+def test_options_read_together_score_as_read_alone(settings: Any) -> None:
+    """The collocation and wording signals' options share one padded pass; each keeps its own value."""
+    prefix = "China's commerce ministry said it had approved export licences for rare"
+    options = [" earth magnets.", " land magnets made in the provinces of the north.", " earth"]
+    lm._OPTIONS.clear()
+    together = lm.continuation_logprob(prefix, options, settings)
+    alone = [lm._options_logprob(prefix, [o], settings)[0] for o in options]
+    assert together == pytest.approx(alone, abs=1e-5)
+    assert together[0] > together[1]  # the collocation reads likelier than the calque
+    assert lm.continuation_logprob(prefix, options[:1], settings) == together[:1]  # remembered
