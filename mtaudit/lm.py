@@ -81,6 +81,18 @@ def _next_token_nll(model: Any, hidden: Any, ids: Any, pos: Any) -> Any:
     return (torch.logsumexp(logits, dim=-1) - logits.gather(-1, target.unsqueeze(-1)).squeeze(-1)).cpu()
 
 
+def _right_padded(seqs: list[list[int]], pad: int) -> tuple[Any, Any]:
+    """Token rows padded on the right, and their attention mask: each row keeps its own positions."""
+    import torch
+
+    ids = torch.full((len(seqs), max(map(len, seqs))), pad)
+    mask = torch.zeros_like(ids)
+    for r, seq in enumerate(seqs):
+        ids[r, : len(seq)] = torch.tensor(seq)
+        mask[r, : len(seq)] = 1
+    return ids, mask
+
+
 def conditional_tokens(prefixes: list[str], targets: list[str], settings: Settings, max_tokens: int = 128) -> list[np.ndarray]:
     """Log-probability (nats) of each of a target's first ``max_tokens`` tokens after its prefix.
 
@@ -103,11 +115,7 @@ def conditional_tokens(prefixes: list[str], targets: list[str], settings: Settin
             head = tok(prefixes[i])["input_ids"] or [tok.eos_token_id]
             seqs.append(head + tok(targets[i])["input_ids"][:max_tokens])
             starts.append(len(head))
-        ids = torch.full((len(seqs), max(map(len, seqs))), pad)
-        mask = torch.zeros_like(ids)
-        for r, seq in enumerate(seqs):
-            ids[r, : len(seq)] = torch.tensor(seq)
-            mask[r, : len(seq)] = 1
+        ids, mask = _right_padded(seqs, pad)
         with torch.inference_mode():
             hidden = model.base_model(input_ids=ids.to(device), attention_mask=mask.to(device))[0]
             for r, i in enumerate(rows):
@@ -145,11 +153,7 @@ def _options_logprob(prefix: str, options: list[str], settings: Settings) -> lis
     device = next(model.parameters()).device
     n = max(len(tok(prefix)["input_ids"]), 1)
     seqs = [tok(prefix + option)["input_ids"] for option in options]
-    ids = torch.full((len(seqs), max(map(len, seqs))), pad)
-    mask = torch.zeros_like(ids)
-    for r, seq in enumerate(seqs):
-        ids[r, : len(seq)] = torch.tensor(seq)
-        mask[r, : len(seq)] = 1
+    ids, mask = _right_padded(seqs, pad)
     with torch.inference_mode():
         hidden = model.base_model(input_ids=ids.to(device), attention_mask=mask.to(device))[0]
         return [-float(_next_token_nll(model, hidden[r], ids[r], torch.arange(n - 1, len(seq) - 1)).sum())
