@@ -136,12 +136,14 @@ def continuation_logprob(prefix: str, options: list[str], settings: Settings) ->
     than one. Remembered per (prefix, option): the collocation signal asks for our own phrase once
     per alternative the other outlets offer.
     """
-    todo = [o for o in dict.fromkeys(options) if (prefix, o, settings) not in _OPTIONS]
-    if todo:
+    got = {o: v for o in dict.fromkeys(options) if (v := _OPTIONS.get((prefix, o, settings))) is not None}
+    todo = [o for o in dict.fromkeys(options) if o not in got]
+    if todo:  # read from this call's own dict: another thread may clear the shared one meanwhile
+        got.update(zip(todo, _options_logprob(prefix, todo, settings)))
         if len(_OPTIONS) + len(todo) > _OPTIONS_LIMIT:
             _OPTIONS.clear()
-        _OPTIONS.update({(prefix, o, settings): v for o, v in zip(todo, _options_logprob(prefix, todo, settings))})
-    return [_OPTIONS[(prefix, o, settings)] for o in options]
+        _OPTIONS.update({(prefix, o, settings): got[o] for o in todo})
+    return [got[o] for o in options]
 
 
 def _options_logprob(prefix: str, options: list[str], settings: Settings) -> list[float]:
