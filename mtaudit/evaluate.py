@@ -32,7 +32,7 @@ from mtaudit.settings import Settings, cache_root
 Progress = Callable[[str, int, int], None]
 LABELS = {"machine_translation": 1, "human_translation": 0, "original_english": 0}
 TIMED_ROWS = 30  # rows of a file whose prediction is timed from scratch
-SENTENCE_KINDS = ("rt_spa", "rt_cat", "literal_fra", "literal_spa", "literal_ara")
+SENTENCE_KINDS = ("rt_spa", "rt_cat", "rt_glg", "literal_fra", "literal_spa", "literal_ara")
 
 
 @dataclass
