@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
@@ -76,3 +77,15 @@ def test_options_read_together_score_as_read_alone(settings: Any) -> None:
     assert together == pytest.approx(alone, abs=1e-5)
     assert together[0] > together[1]  # the collocation reads likelier than the calque
     assert lm.continuation_logprob(prefix, options[:1], settings) == together[:1]  # remembered
+
+
+def test_onednn_kernel_cache_is_bounded_unless_the_caller_chose(monkeypatch: pytest.MonkeyPatch) -> None:
+    """bfloat16 matmuls keep a kernel per shape; unbounded (1,024) they grew a long audit by up to 0.7 GB."""
+    from mtaudit import registry
+
+    monkeypatch.delenv("ONEDNN_PRIMITIVE_CACHE_CAPACITY", raising=False)
+    registry.offline()
+    assert os.environ["ONEDNN_PRIMITIVE_CACHE_CAPACITY"] == registry.ONEDNN_CACHE == "128"
+    monkeypatch.setenv("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "7")
+    registry.offline()
+    assert os.environ["ONEDNN_PRIMITIVE_CACHE_CAPACITY"] == "7"
