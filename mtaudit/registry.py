@@ -22,8 +22,8 @@ MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 _LOCK = threading.Lock()
 # oneDNN (torch's bfloat16 matmuls on a CPU) keeps a compiled kernel for every matrix shape it meets, about
 # 0.7 MB each, up to 1,024: the LM meets new shapes with every sentence length, so a long audit grew by up to
-# 0.7 GB. At 128 the LM read 3,000 sentences as fast (79 s against 77-95 s) with 50-200 MB less at its peak
-# (2026-11-30). oneDNN reads it when it first runs; a value the caller set wins.
+# 0.7 GB. At 128 the 500-article benchmark peaked at 1.91 GB against 2.19, 2-3% slower (2026-11-30); at 0 the
+# LM alone ran 27% slower. oneDNN reads it when it first runs; a value the caller set wins.
 ONEDNN_CACHE = "128"
 
 

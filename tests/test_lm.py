@@ -80,7 +80,7 @@ def test_options_read_together_score_as_read_alone(settings: Any) -> None:
 
 
 def test_onednn_kernel_cache_is_bounded_unless_the_caller_chose(monkeypatch: pytest.MonkeyPatch) -> None:
-    """bfloat16 matmuls keep a kernel per shape; unbounded (1,024) they grew a long audit by up to 0.7 GB."""
+    """bfloat16 matmuls keep a kernel per shape; at oneDNN's default of 1,024 they grew a long audit by up to 0.7 GB."""
     from mtaudit import registry
 
     monkeypatch.delenv("ONEDNN_PRIMITIVE_CACHE_CAPACITY", raising=False)
