@@ -28,7 +28,7 @@ _DATE_LINE = re.compile(r"^\s*date\s+(\d{4}-\d{2}-\d{2})\b\s*(.*)$", re.I)
 _STAMP_LINE = re.compile(r"^\s*(\d{4}-\d{2}-\d{2})(?:[ T]\d{2}:\d{2}(?::\d{2})?)?\s*$")
 _URL_LINE = re.compile(r"^\s*https?://\S+\s*$")
 _BYLINE = re.compile(r"^\s*By:?\s+\S.{0,60}$")
-_TERMINAL = tuple(".!?\"'”’)»")
+_TERMINAL = tuple(".!?\"'”’)»。！？」")  # CJK stops too: a Chinese paragraph is prose, not a dateline
 _TAG = re.compile(r"<\s*/?\s*(html|body|div|p|script|style|head|meta|span|a|table)\b", re.I)
 
 
@@ -38,8 +38,17 @@ def article_id(text: str) -> str:
     return hashlib.sha256(norm.encode("utf-8")).hexdigest()[:16]
 
 
+# English text that is not UTF-8 is nearly always Windows-1252 (browsers read Latin-1 and unlabelled English pages
+# so), and its bytes above 127 are a few accented letters and curly quotes. charset_normalizer guessed cp775, cp850
+# or cp1250 for such articles ("José Peña" -> "José Peńa", "naïve" -> "na’ve"), and the detector then read the
+# mangled names as damage; text mostly above 127 (Chinese, Cyrillic code pages) is still left to it.
+LEGACY_HIGH_SHARE = 0.1
+LANGUAGE_MIN_CHARS = 40  # shorter samples are refused as too short, whatever language langid guesses
+
+
 def decode(data: bytes, source: str) -> tuple[str | None, list[Problem]]:
-    """UTF-8 first; otherwise the most likely encoding, with a warning; binary is refused."""
+    """UTF-8 first; then Windows-1252 for English-looking bytes; else the most likely encoding; each with a
+    warning; binary is refused."""
     if not data.strip():
         return None, [Problem(source, "error", "E_EMPTY", "empty input, nothing to audit")]
     sample = data[:8192]
@@ -49,6 +58,11 @@ def decode(data: bytes, source: str) -> tuple[str | None, list[Problem]]:
         return data.decode("utf-8-sig"), []
     except UnicodeDecodeError:
         pass
+    if len(data.translate(None, bytes(range(128)))) < LEGACY_HIGH_SHARE * len(data):
+        try:
+            return data.decode("cp1252"), [Problem(source, "warning", "W_ENCODING", "not UTF-8; decoded as cp1252")]
+        except UnicodeDecodeError:  # one of the five bytes cp1252 leaves undefined: not Windows-1252
+            pass
     from charset_normalizer import from_bytes
 
     best = from_bytes(data).best()
@@ -143,15 +157,16 @@ def parse(text: str, source: str, settings: Settings, extra: dict[str, Any] | No
         prose.append(lines[i])
 
     words = sum(len(text[a:b].split()) for a, b in prose)
-    if words < settings.min_words:
-        return None, problems + [Problem(source, "error", "E_EMPTY", f"only {words} words of prose, nothing to audit")]
     sample = " ".join(text[a:b] for a, b in prose)
     lang, prob = detect_language(sample)
     meta["language"] = {"code": lang, "probability": round(prob, 4), "by": "langid"}
-    if lang != settings.language and prob >= 0.9:
+    # language before length: Chinese or Japanese prose has no spaces, so 500 characters count as one "word"
+    if lang != settings.language and prob >= 0.9 and len(sample) >= LANGUAGE_MIN_CHARS:
         return None, problems + [
             Problem(source, "error", "E_LANGUAGE", f"language is {lang} (p={prob:.2f}), not {settings.language}; skipped")
         ]
+    if words < settings.min_words:
+        return None, problems + [Problem(source, "error", "E_EMPTY", f"only {words} words of prose, nothing to audit")]
     article = Article(
         article_id=article_id(text),
         source=source,

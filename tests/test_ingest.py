@@ -77,12 +77,28 @@ def test_bad_input_is_one_clear_error(tmp_path: Path, name: str, data: bytes, co
     assert all("\n" not in str(p) for p in problems)
 
 
-def test_non_utf8_is_decoded_with_a_warning(tmp_path: Path) -> None:
-    path = tmp_path / "latin1.txt"
-    path.write_bytes((SEED_001 + "\nThe café’s naïve résumé cost 5 €.\n").encode("cp1252", "replace"))
+@pytest.mark.parametrize("encoding", ["cp1252", "latin-1"])
+@pytest.mark.parametrize("line", ["The café’s naïve résumé cost 5 €.", "José Peña left the crème brûlée festival in Zürich.",
+                                  "Café au lait est très bon."])
+def test_non_utf8_is_decoded_with_a_warning(tmp_path: Path, encoding: str, line: str) -> None:
+    """Windows-1252 (and Latin-1, its subset) come back letter for letter: cp1250, which charset_normalizer
+    ranked first on such text, turns "Peña" into "Peńa"."""
+    path = tmp_path / "legacy.txt"
+    path.write_bytes((SEED_001 + "\n" + line + "\n").encode(encoding, "replace"))
     article, problems = one(path)
     assert article is not None
     assert [p.code for p in problems] == ["W_ENCODING"]
+    assert line.encode(encoding, "replace").decode(encoding) in article.text
+    assert "cp1252" in problems[0].message
+
+
+def test_chinese_in_a_legacy_code_page_is_not_read_as_windows_1252(tmp_path: Path) -> None:
+    path = tmp_path / "gbk.txt"
+    path.write_bytes(("中国商务部周六表示，已批准部分稀土磁体出口许可证。" * 20).encode("gb18030"))
+    article, problems = one(path)
+    assert article is None
+    assert [p.code for p in problems] == ["W_ENCODING", "E_LANGUAGE"]
+    assert "cp1252" not in problems[0].message
 
 
 def test_html_article_is_extracted(tmp_path: Path) -> None:
