@@ -96,6 +96,18 @@ def detect_language(text: str) -> tuple[str, float]:
     return str(lang), float(prob)
 
 
+def _cut_point(text: str) -> int:
+    """Where to end a truncated text: its last paragraph or sentence end, else its last space, in its second half.
+
+    Without the second-half rule a 2 MB paragraph with no full stop was cut after its title, or to 1 character.
+    """
+    half = len(text) // 2
+    for end in (max(text.rfind("\n"), text.rfind(". ") + 1), text.rfind(" ")):
+        if end > half:
+            return end
+    return len(text)
+
+
 def parse(text: str, source: str, settings: Settings, extra: dict[str, Any] | None = None) -> tuple[Article | None, list[Problem]]:
     """Turn decoded text into an Article with metadata split off and sentences found."""
     problems: list[Problem] = []
@@ -107,7 +119,7 @@ def parse(text: str, source: str, settings: Settings, extra: dict[str, Any] | No
         text = extracted
     if len(text.encode("utf-8")) > settings.max_bytes:
         cut = text.encode("utf-8")[: settings.max_bytes].decode("utf-8", "ignore")
-        cut = cut[: max(cut.rfind("\n"), cut.rfind(". ") + 1, 1)]
+        cut = cut[: _cut_point(cut)]
         problems.append(
             Problem(source, "warning", "W_TRUNCATED", f"larger than {settings.max_bytes} bytes; audited the first {len(cut)} characters")
         )

@@ -113,13 +113,28 @@ def test_html_article_is_extracted(tmp_path: Path) -> None:
     assert any("Truth Social" in s.text for s in article.sentences)
 
 
-def test_huge_input_is_truncated_with_a_warning(tmp_path: Path) -> None:
-    path = tmp_path / "huge.txt"
-    path.write_text(SEED_001 * 50, encoding="utf-8")
-    article, problems = one(path, Settings(max_bytes=20_000))
-    assert article is not None
+@pytest.mark.parametrize(
+    "text",
+    [
+        SEED_001 * 50,  # cut at a paragraph or sentence end
+        "Headline of the piece here\n" + "officials from both sides discussed tariffs " * 2000,  # no full stop: at a space
+    ],
+)
+def test_huge_input_is_truncated_near_the_limit_between_words(tmp_path: Path, text: str) -> None:
+    """Never after the title, or at 1 character, as a 2 MB paragraph with no full stop was."""
+    article, problems = ingest.parse(text, "huge.txt", Settings(max_bytes=20_000))
     assert "W_TRUNCATED" in [p.code for p in problems]
-    assert len(article.text.encode("utf-8")) <= 20_000
+    assert article is not None
+    kept = article.text
+    assert 10_000 < len(kept.encode("utf-8")) <= 20_000
+    assert text.startswith(kept) and text[len(kept)].isspace()
+
+
+def test_huge_input_with_no_space_is_cut_at_the_limit() -> None:
+    article, problems = ingest.parse("Headline\n" + "x" * 40_000, "huge.txt", Settings(max_bytes=20_000))
+    truncated = next(p for p in problems if p.code == "W_TRUNCATED")
+    assert "the first 20000 characters" in truncated.message
+    assert article is None and problems[-1].code == "E_EMPTY"  # one 20,000-letter "word" is no prose
 
 
 def test_jsonl_good_and_bad_lines(tmp_path: Path) -> None:
@@ -160,3 +175,30 @@ def test_unreadable_path_is_an_error(tmp_path: Path) -> None:
     folder.mkdir()
     article, problems = one(folder)
     assert article is None and [p.code for p in problems] == ["E_READ"]
+
+
+def test_a_long_paragraph_is_cut_where_its_sentences_end() -> None:
+    """pysbd is quadratic in what it is given (one 485 KB paragraph took 71 s), so long paragraphs go in pieces;
+    the sentences come out as pysbd finds them in the whole paragraph."""
+    from mtaudit import segment
+
+    para = " ".join(line.strip() for line in (SEED_001 + SEED_000 + SEED_001).splitlines() if line.strip() and "http" not in line)
+    assert len(para) > 2 * segment.CHUNK
+    pieces = segment.chunks(para)
+    assert "".join(pieces) == para and len(pieces) >= 3
+    assert all(len(p) <= segment.CHUNK for p in pieces)
+    assert all(p.rstrip().endswith((".", "?", "!", '"', "”", "’", ")")) for p in pieces[:-1])
+    whole = [s.strip() for s in segment._segmenter().segment(para) if s.strip()]
+    assert [s.text for s in segment.split(para, [(0, len(para))])] == whole
+
+
+def test_a_paragraph_with_no_sentence_end_is_cut_at_spaces_and_keeps_exact_offsets() -> None:
+    from mtaudit import segment
+
+    para = " ".join(["officials from both sides discussed tariffs"] * 1500)  # 66,000 characters, no full stop
+    pieces = segment.chunks(para)
+    assert "".join(pieces) == para
+    assert all(len(p) <= segment.CHUNK and p.endswith(" ") for p in pieces[:-1])
+    sentences = segment.split(para, [(0, len(para))])
+    assert len(sentences) == len(pieces)
+    assert all(para[s.start : s.end] == s.text for s in sentences)
