@@ -46,9 +46,23 @@ LEGACY_HIGH_SHARE = 0.1
 LANGUAGE_MIN_CHARS = 40  # shorter samples are refused as too short, whatever language langid guesses
 
 
+def _declared_encoding(data: bytes) -> str | None:
+    """The charset an HTML page declares in its head (bs4 reads the meta tags); Latin-1 and ASCII mean
+    Windows-1252, as browsers read them."""
+    head = data[:4096]
+    if b"<" not in head:
+        return None
+    from bs4.dammit import EncodingDetector
+
+    declared = EncodingDetector.find_declared_encoding(head, is_html=True)
+    if declared and declared.lower().replace("_", "-") in ("iso-8859-1", "latin-1", "latin1", "ascii", "us-ascii"):
+        return "cp1252"
+    return declared
+
+
 def decode(data: bytes, source: str) -> tuple[str | None, list[Problem]]:
-    """UTF-8 first; then Windows-1252 for English-looking bytes; else the most likely encoding; each with a
-    warning; binary is refused."""
+    """UTF-8 first; then the charset an HTML page declares; then Windows-1252 for English-looking bytes; else
+    the most likely encoding; each but UTF-8 with a warning; binary is refused."""
     if not data.strip():
         return None, [Problem(source, "error", "E_EMPTY", "empty input, nothing to audit")]
     sample = data[:8192]
@@ -58,6 +72,14 @@ def decode(data: bytes, source: str) -> tuple[str | None, list[Problem]]:
         return data.decode("utf-8-sig"), []
     except UnicodeDecodeError:
         pass
+    declared = _declared_encoding(data)
+    if declared:
+        try:
+            return data.decode(declared), [
+                Problem(source, "warning", "W_ENCODING", f"not UTF-8; decoded as {declared}, as the HTML declares")
+            ]
+        except (LookupError, UnicodeDecodeError):  # a wrong or unknown declaration: guess as for plain text
+            pass
     if len(data.translate(None, bytes(range(128)))) < LEGACY_HIGH_SHARE * len(data):
         try:
             return data.decode("cp1252"), [Problem(source, "warning", "W_ENCODING", "not UTF-8; decoded as cp1252")]

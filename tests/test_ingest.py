@@ -202,3 +202,22 @@ def test_a_paragraph_with_no_sentence_end_is_cut_at_spaces_and_keeps_exact_offse
     sentences = segment.split(para, [(0, len(para))])
     assert len(sentences) == len(pieces)
     assert all(para[s.start : s.end] == s.text for s in sentences)
+
+
+@pytest.mark.parametrize(
+    ("charset", "encoding"),
+    [("iso-8859-2", "iso-8859-2"), ("ISO-8859-1", "cp1252"), ("koi8-r", "koi8-r")],
+)
+def test_an_html_file_is_read_in_the_charset_it_declares(tmp_path: Path, charset: str, encoding: str) -> None:
+    """A declared charset wins over guessing: Latin-2 bytes read as Windows-1252 would turn "Łódź" into "£ódŸ"."""
+    line = {"iso-8859-2": "Łódź", "cp1252": "José Peña", "koi8-r": "Москва"}[encoding]
+    paras = "".join(f"<p>{text}</p>" for text in SEED_001.splitlines()[2:8])
+    page = (f'<html><head><meta http-equiv="Content-Type" content="text/html; charset={charset}"></head>'
+            f"<body><article>{paras}<p>The mayor of {line} said the talks went well, officials added on Friday.</p>"
+            "</article></body></html>")
+    path = tmp_path / "page.html"
+    path.write_bytes(page.encode(encoding, "replace"))
+    article, problems = one(path)
+    assert article is not None
+    assert f"The mayor of {line} said" in article.text
+    assert f"decoded as {encoding}" in next(p.message for p in problems if p.code == "W_ENCODING")
