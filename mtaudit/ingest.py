@@ -54,15 +54,19 @@ def _declared_encoding(data: bytes) -> str | None:
         return None
     from bs4.dammit import EncodingDetector
 
-    declared = EncodingDetector.find_declared_encoding(head, is_html=True)
-    if declared and declared.lower().replace("_", "-") in ("iso-8859-1", "latin-1", "latin1", "ascii", "us-ascii"):
+    return _web_charset(EncodingDetector.find_declared_encoding(head, is_html=True))
+
+
+def _web_charset(label: str | None) -> str | None:
+    if label and label.strip().lower().replace("_", "-") in ("iso-8859-1", "latin-1", "latin1", "ascii", "us-ascii"):
         return "cp1252"
-    return declared
+    return label.strip() if label else None
 
 
-def decode(data: bytes, source: str) -> tuple[str | None, list[Problem]]:
+def decode(data: bytes, source: str, charset: str | None = None) -> tuple[str | None, list[Problem]]:
     """UTF-8 first; then the charset an HTML page declares; then Windows-1252 for English-looking bytes; else
-    the most likely encoding; each but UTF-8 with a warning; binary is refused."""
+    the most likely encoding; each but UTF-8 with a warning; binary is refused. ``charset``: what the server
+    said (HTTP Content-Type), which comes before the page's own declaration, as in a browser."""
     if not data.strip():
         return None, [Problem(source, "error", "E_EMPTY", "empty input, nothing to audit")]
     sample = data[:8192]
@@ -72,12 +76,11 @@ def decode(data: bytes, source: str) -> tuple[str | None, list[Problem]]:
         return data.decode("utf-8-sig"), []
     except UnicodeDecodeError:
         pass
-    declared = _declared_encoding(data)
+    declared = _web_charset(charset) if charset else _declared_encoding(data)
     if declared:
         try:
-            return data.decode(declared), [
-                Problem(source, "warning", "W_ENCODING", f"not UTF-8; decoded as {declared}, as the HTML declares")
-            ]
+            return data.decode(declared), [Problem(source, "warning", "W_ENCODING",
+                                                   f"not UTF-8; decoded as {declared}, as the {'server' if charset else 'HTML'} declares")]
         except (LookupError, UnicodeDecodeError):  # a wrong or unknown declaration: guess as for plain text
             pass
     if len(data.translate(None, bytes(range(128)))) < LEGACY_HIGH_SHARE * len(data):

@@ -294,12 +294,23 @@ def _entry(entry: Any, feed: Feed) -> _Candidate:
     return _Candidate(key, title, date, link, text, summary)
 
 
+def _charset(content_type: str | None) -> str | None:
+    """The charset parameter of an HTTP Content-Type header."""
+    if not content_type:
+        return None
+    from email.message import Message
+
+    msg = Message()
+    msg["content-type"] = content_type
+    return msg.get_content_charset()
+
+
 def _page_text(fetcher: Fetcher, url: str, deadline: float) -> str:
     """The linked page, decoded; HTML stays HTML (ingest.parse extracts the article with trafilatura)."""
     if time.monotonic() > deadline:
         raise FetchError(url, "E_FEED_DEADLINE", "the feed's time budget ran out before this page; retried next run")
     response = fetcher.get(url)
-    text, problems = ingest.decode(response.content, url)
+    text, problems = ingest.decode(response.content, url, _charset(response.headers.get("content-type")))
     if text is None:
         raise FetchError(url, problems[0].code, problems[0].message, response.status, transient=False)
     return text

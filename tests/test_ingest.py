@@ -221,3 +221,17 @@ def test_an_html_file_is_read_in_the_charset_it_declares(tmp_path: Path, charset
     assert article is not None
     assert f"The mayor of {line} said" in article.text
     assert f"decoded as {encoding}" in next(p.message for p in problems if p.code == "W_ENCODING")
+
+
+def test_the_servers_charset_comes_before_the_pages_own() -> None:
+    from mtaudit import nightly
+
+    page = '<html><head><meta charset="koi8-r"></head><body><p>The mayor of Łódź spoke.</p></body></html>'
+    data = page.encode("iso-8859-2")
+    charset = nightly._charset("text/html; charset=ISO-8859-2")
+    assert charset == "iso-8859-2" and nightly._charset("text/html") is None and nightly._charset(None) is None
+    text, problems = ingest.decode(data, "https://example.org/a", charset)
+    assert text is not None and "Łódź" in text
+    assert problems[0].message == "not UTF-8; decoded as iso-8859-2, as the server declares"
+    text, _ = ingest.decode(data, "page.html")  # no server: the page's (wrong) declaration is all there is
+    assert text is not None and "Łódź" not in text
