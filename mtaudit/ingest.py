@@ -71,7 +71,13 @@ def decode(data: bytes, source: str, charset: str | None = None) -> tuple[str | 
         return None, [Problem(source, "error", "E_EMPTY", "empty input, nothing to audit")]
     sample = data[:8192]
     if b"\x00" in sample or sum(b < 9 or 13 < b < 32 for b in sample) > len(sample) * 0.05:
-        return None, [Problem(source, "error", "E_BINARY", "binary data, not text")]
+        # UTF-16 and UTF-32 (what Windows Notepad calls "Unicode") are full of NUL bytes too
+        from charset_normalizer import from_bytes
+
+        wide = from_bytes(data).best()
+        if wide is None or not wide.encoding.startswith(("utf_16", "utf_32")):
+            return None, [Problem(source, "error", "E_BINARY", "binary data, not text")]
+        return str(wide), [Problem(source, "warning", "W_ENCODING", f"not UTF-8; decoded as {wide.encoding}")]
     try:
         return data.decode("utf-8-sig"), []
     except UnicodeDecodeError:

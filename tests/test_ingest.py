@@ -235,3 +235,13 @@ def test_the_servers_charset_comes_before_the_pages_own() -> None:
     assert problems[0].message == "not UTF-8; decoded as iso-8859-2, as the server declares"
     text, _ = ingest.decode(data, "page.html")  # no server: the page's (wrong) declaration is all there is
     assert text is not None and "Łódź" not in text
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-16-le", "utf-32"])
+def test_utf16_and_utf32_are_text_not_binary(tmp_path: Path, encoding: str) -> None:
+    """Their NUL bytes once made them "binary data": Notepad's "Unicode" files were refused."""
+    path = tmp_path / "wide.txt"
+    path.write_bytes(SEED_001.encode(encoding))
+    article, problems = one(path)
+    assert article is not None and article.text == ingest.parse(SEED_001, "x", Settings())[0].text
+    assert [p.code for p in problems] == ["W_ENCODING"] and "utf_" in problems[0].message
