@@ -64,7 +64,7 @@ def _web_charset(label: str | None) -> str | None:
 
 
 def decode(data: bytes, source: str, charset: str | None = None) -> tuple[str | None, list[Problem]]:
-    """UTF-8 first; then the charset an HTML page declares; then Windows-1252 for English-looking bytes; else
+    """UTF-8 first (UTF-16 or UTF-32 if its NUL bytes say so); then the charset an HTML page declares; then Windows-1252 for English-looking bytes; else
     the most likely encoding; each but UTF-8 with a warning; binary is refused. ``charset``: what the server
     said (HTTP Content-Type), which comes before the page's own declaration, as in a browser."""
     if not data.strip():
