@@ -151,7 +151,7 @@ def sentence_lm_rows(texts: list[str], settings: Settings, progress: Progress | 
     """SmolLM2 surprisal features of each training sentence, from the on-disk cache where it has them.
 
     The LM reads about ten sentences a second on two cores in float32, forty in bfloat16: the first
-    ``mtaudit train`` pays for the whole sentence set once (about 13 or 3.5 minutes), later ones read
+    ``mtaudit train`` pays for the whole sentence set once (9,854 sentences: about 16 or 4 minutes), later ones read
     the cache (one per number type).
     """
     version = features.LM_FEATURE_VERSION
