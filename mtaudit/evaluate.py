@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from mtaudit import classifier, coverage, features, makedata, registry
+from mtaudit import classifier, coverage, features, lm, makedata
 from mtaudit.settings import Settings, cache_root
 
 Progress = Callable[[str, int, int], None]
@@ -155,7 +155,7 @@ def sentence_lm_rows(texts: list[str], settings: Settings, progress: Progress | 
     the cache (one per number type).
     """
     version = features.LM_FEATURE_VERSION
-    dtype = registry.lm_dtype(settings.lm_precision, settings.device)  # float32's file keeps its old name
+    dtype = lm.dtype(settings)  # float32's file keeps its old name
     cache = features.Cache(cache_root(settings) / "detector" / f"sentence-lm-v{version}{'' if dtype == 'float32' else '-' + dtype}.sqlite")
     keys = [features.Cache.key(t, -1, version) for t in texts]  # its own file; -1 keeps the keys apart from the article features' lm_k
     out: list[dict[str, float] | None] = [cache.get(k) for k in keys]
@@ -348,7 +348,7 @@ def train(
     lrows: list[dict[str, float]] = []
     lnames: list[str] = []
     if cfg.sentence_lm:
-        lrows = [{**r, **lm} for r, lm in zip(srows, sentence_lm_rows(stexts, settings, progress))]
+        lrows = [{**r, **extra} for r, extra in zip(srows, sentence_lm_rows(stexts, settings, progress))]
         lnames = snames + names_for(lrows[0], ("lm",))
         report["sentence_roundtrip_lm"] = metrics(sy, out_of_fold(lrows, sy, sgroups, lnames, scfg), cfg.threshold, cfg.abstain_band)
     t_slm = time.time() - t_slm
@@ -382,7 +382,7 @@ def train(
     meta = {
         "version": classifier.MODEL_VERSION, "date": classifier.today(), "feature_version": features.FEATURE_VERSION,
         "data_version": manifest.get("data_version"),
-        "lm_dtype": registry.lm_dtype(settings.lm_precision, settings.device) if sentence_lm is not None else None,
+        "lm_dtype": lm.dtype(settings) if sentence_lm is not None else None,
         "families": list(cfg.families), "training_groups": sorted(set(groups)),
         "training_ids": sorted(d.id for d in docs if d.corpus == "wmt22"), "training_text_sha": seen,
         "metrics": report,

@@ -162,5 +162,10 @@ def _options_logprob(prefix: str, options: list[str], settings: Settings) -> lis
                 for r, seq in enumerate(seqs)]
 
 
+def dtype(settings: Settings) -> str:
+    """The number type the LM runs in under these settings: what its caches and signatures are keyed by."""
+    return registry.lm_dtype(settings.lm_precision, settings.device)
+
+
 def signature(settings: Settings) -> str:
-    return f"lm:{registry.describe('lm')}|dtype:{registry.lm_dtype(settings.lm_precision, settings.device)}|unit:nats"
+    return f"lm:{registry.describe('lm')}|dtype:{dtype(settings)}|unit:nats"
