@@ -106,7 +106,8 @@ def model_verdict(article: Article, evidence: list[SentenceEvidence], settings: 
         moved = float(classifier.shift_prior(p, settings.mt_prior))
         why = [*why, f"expected share of machine translation {settings.mt_prior:g} (setting mt_prior): {p:.3f} -> {moved:.3f}"]
         p = moved
-    machine, abstained = det.decide(p)
+    # the user's threshold and band (settings article_threshold, abstain_band) decide, not the detector's defaults
+    machine, abstained = classifier.decide(p, settings.article_threshold, settings.abstain_band)
     base = evidence_verdict(evidence, settings)
     alone = f"detector (article alone): {pred.probability:.3f}"
     if pred.rules_probability is not None and pred.article_probability is not None:
@@ -132,7 +133,7 @@ def model_verdict(article: Article, evidence: list[SentenceEvidence], settings: 
         reasons.append(f"sentence model ({which}), most likely machine-translated: "
                        + ", ".join(f"sentence {article.sentences[i].index} ({sent_p[i]:.2f})" for i in top))
     spans = [sp.to_dict() for e in evidence for sp in e.spans]
-    guess = pivot.guess(spans, sentences, pred.features) if p >= det.threshold else pivot.Guess(None, None)
+    guess = pivot.guess(spans, sentences, pred.features) if p >= settings.article_threshold else pivot.Guess(None, None)
     if guess.language:
         reasons.append(f"pivot language {guess.language} (confidence {guess.confidence}): " + "; ".join(guess.evidence[:3]))
     return Verdict(machine, round(p, 4), abstained, reasons, guess.language, "detector", guess.confidence, guess.evidence,

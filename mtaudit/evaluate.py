@@ -491,11 +491,15 @@ def evaluate_file(
         prior_used, source = float(prior), "--prior"
     if prior_used != 0.5 and preds:
         for p, moved in zip(preds, classifier.shift_prior([p["probability"] for p in preds], prior_used)):
-            p.update(probability=float(moved), verdict=verdict_word(detector.decide(float(moved))[0]))
+            p["probability"] = float(moved)
+    threshold, band = settings.article_threshold, settings.abstain_band  # as the audit decides (settings, then flags)
+    for p in preds:
+        p["verdict"] = verdict_word(classifier.decide(p["probability"], threshold, band)[0])
     labelled = [p for p in preds if p["label"] in LABELS]
     summary: dict[str, Any] = {"file": str(path), "rows": len(rows), "labelled": len(labelled),
                                "signature": detector.signature(), "seconds_per_article": round(per_article, 4),
                                "timed_rows": timed, "prior": round(prior_used, 4), "prior_source": source,
+                               "threshold": threshold, "abstain_band": band,
                                "scored_by": {k: sum(p["how"] == k for p in preds) for k in sorted({p["how"] for p in preds})}}
     groups = {
         "all": lambda lab: True,
@@ -506,7 +510,7 @@ def evaluate_file(
         sel = [p for p in labelled if cond(p["label"])]
         if sel:
             summary[name] = metrics([LABELS[p["label"]] for p in sel], [p["probability"] for p in sel],
-                                    detector.threshold, detector.abstain_band)
+                                    threshold, band)
             if prior_used != 0.5:  # the 50:50 reweighting measures the detector's own calibration, not the moved one
                 summary[name]["ece_balanced"] = None
     return preds, summary
@@ -550,8 +554,7 @@ def refit_seen(rows: list[dict[str, Any]], preds: list[dict[str, Any]], detector
         k = fold_of[group]
         feats = detector.featurise(sentences_of(row["text"]), settings, cache)
         prob = float(classifier.calibrate(classifier.noisy_or(*fs.models[k].probabilities([feats])), fs.calibrations[k])[0])
-        mt, _ = detector.decide(prob)
-        p.update(probability=prob, verdict=verdict_word(mt), how=f"out-of-fold-{k}")
+        p.update(probability=prob, how=f"out-of-fold-{k}")  # the verdict follows, at the settings' threshold
 
 
 def write_predictions(preds: list[dict[str, Any]], path: Path) -> None:

@@ -370,6 +370,23 @@ def test_eval_cli_calibrates_to_a_prior(eval_file: Path, tmp_path: Path) -> None
     assert bad.exit_code == 2 and "--prior takes a share" in bad.output
 
 
+def test_eval_cli_decides_at_the_settings_threshold(eval_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """mtaudit eval's verdicts and accuracy follow article_threshold and abstain_band, as the audit's do."""
+    from mtaudit.cli import app
+
+    monkeypatch.setenv("MTAUDIT_ARTICLE_THRESHOLD", "0.999")
+    monkeypatch.setenv("MTAUDIT_ABSTAIN_BAND", "0")
+    out = tmp_path / "preds.csv"
+    res = CliRunner().invoke(app, ["eval", "--data", str(eval_file), "--predictions", str(out), "--json",
+                                   "--training-data", str(tmp_path / "none")])
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.stdout.strip().splitlines()[-1])
+    assert summary["threshold"] == 0.999 and summary["abstain_band"] == 0.0
+    rows = list(csv.DictReader(out.open()))
+    assert rows and all(r["verdict"] == ("machine_translation" if float(r["probability"]) >= 0.999 else "not_machine_translation")
+                        for r in rows)
+
+
 def test_audit_verdict_moves_to_the_expected_share() -> None:
     """The setting mt_prior moves the article probability (and says so); 0.5 leaves it alone."""
     from mtaudit import detect, ingest
@@ -382,6 +399,21 @@ def test_audit_verdict_moves_to_the_expected_share() -> None:
     assert rare.probability == pytest.approx(float(classifier.shift_prior(plain.probability, 0.02)), abs=1e-3)  # both rounded to 4 decimals
     assert rare.probability < plain.probability
     assert any("mt_prior" in r for r in rare.reasons) and not any("mt_prior" in r for r in plain.reasons)
+
+
+def test_audit_verdict_follows_the_threshold_settings() -> None:
+    """article_threshold and abstain_band decide the detector's verdict (they were read only without a detector)."""
+    from mtaudit import detect, ingest
+
+    path = next(SEEDS.glob("002_*.txt"))
+    article, _ = ingest.parse(path.read_text(encoding="utf-8"), path.name, Settings())
+    assert article is not None
+    plain = detect.model_verdict(article, [], Settings())
+    assert plain.machine_translated is True and plain.probability < 0.995
+    strict = detect.model_verdict(article, [], Settings(article_threshold=0.995, abstain_band=0.0))
+    assert strict.probability == plain.probability and strict.machine_translated is False and not strict.abstained
+    wide = detect.model_verdict(article, [], Settings(abstain_band=0.49))
+    assert wide.abstained and wide.machine_translated is None
 
 
 def test_signature_names_the_prior() -> None:
