@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from pathlib import Path
@@ -29,5 +30,17 @@ def write_text(path: Path, text: str) -> None:
     write_bytes(path, text.encode("utf-8"))
 
 
+def finite(obj: Any) -> Any:
+    """The same data with NaN and infinities as None: JSON has no NaN, and strict parsers (JavaScript's) reject it."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [finite(v) for v in obj]
+    return obj
+
+
 def write_json(path: Path, obj: Any) -> None:
-    write_text(path, json.dumps(obj, ensure_ascii=False, indent=2) + "\n")
+    """Strict JSON (a missing number is null, never NaN), written atomically."""
+    write_text(path, json.dumps(finite(obj), ensure_ascii=False, indent=2, allow_nan=False) + "\n")

@@ -64,7 +64,7 @@ def evidence_verdict(evidence: list[SentenceEvidence], settings: Settings) -> Ve
     ]
     flagged = sum(e.flagged for e in evidence)
     if flagged:
-        reasons.insert(0, f"{flagged} of {len(evidence)} sentences flagged")
+        reasons.insert(0, f"{flagged} of {len(evidence)} sentences flagged by their spans")
     machine, abstained = classifier.decide(p, settings.article_threshold, settings.abstain_band)
     return Verdict(machine, round(p, 4), abstained, reasons)
 
