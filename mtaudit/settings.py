@@ -59,15 +59,24 @@ class Settings:
     mt_prior: float = 0.5
 
     def replace(self, **changes: Any) -> Settings:
+        """A copy with some fields changed; an unknown name or a bad value is a ValueError that says which."""
+        for key in changes:
+            if key not in KNOWN:
+                raise ValueError(f"unknown setting {key!r} (known: {', '.join(sorted(KNOWN))})")
+        check({**dataclasses.asdict(self), **changes})
         return dataclasses.replace(self, **changes)
+
+
+KNOWN = frozenset(f.name for f in fields(Settings))
 
 
 def _coerce(name: str, value: Any) -> Any:
     kind = {f.name: f.type for f in fields(Settings)}[name]
-    if kind == "int":
-        return int(value)
-    if kind == "float":
-        return float(value)
+    if kind in ("int", "float"):
+        try:
+            return int(value) if kind == "int" else float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"{name}: {value!r} is not {'a whole number' if kind == 'int' else 'a number'}") from None
     if kind == "bool":
         word = str(value).strip().lower()
         if isinstance(value, bool) or word in ("1", "true", "yes", "on", "0", "false", "no", "off", ""):
@@ -88,25 +97,36 @@ def load_settings(config: Path | None = None, **flags: Any) -> Settings:
         with open(path, "rb") as fh:
             table = tomllib.load(fh)
         table = table.get("audit", table)
-        known = {f.name for f in fields(Settings)}
         for key, value in table.items():
             if isinstance(value, dict):
                 continue  # other tables (e.g. [nightly]) belong to other commands
-            if key not in known:
-                raise ValueError(f"{path}: unknown setting {key!r} (known: {', '.join(sorted(known))})")
-            values[key] = _coerce(key, value)
+            if key not in KNOWN:
+                raise ValueError(f"{path}: unknown setting {key!r} (known: {', '.join(sorted(KNOWN))})")
+            try:
+                values[key] = _coerce(key, value)
+            except ValueError as exc:
+                raise ValueError(f"{path}: {exc}") from None
     for f in fields(Settings):
-        env = os.environ.get(f"MTAUDIT_{f.name.upper()}")
+        var = f"MTAUDIT_{f.name.upper()}"
+        env = os.environ.get(var)
         if env is not None:
-            values[f.name] = _coerce(f.name, env)
+            try:
+                values[f.name] = _coerce(f.name, env)
+            except ValueError as exc:
+                raise ValueError(f"environment variable {var}: {exc}") from None
     values.update({k: v for k, v in flags.items() if v is not None})
+    check(values)
+    return Settings(**values)
+
+
+def check(values: dict[str, Any]) -> None:
+    """The checks a type cannot make: a ValueError naming the setting and what it accepts."""
     if values.get("device", "auto") not in DEVICES:
         raise ValueError(f"device {values['device']!r} is not one of {', '.join(DEVICES)}")
     if values.get("lm_precision", "auto") not in LM_PRECISIONS:
         raise ValueError(f"lm_precision {values['lm_precision']!r} is not one of {', '.join(LM_PRECISIONS)}")
     if not 0.0 < values.get("mt_prior", 0.5) < 1.0:
         raise ValueError(f"mt_prior {values['mt_prior']!r} must lie strictly between 0 and 1 (a share of articles)")
-    return Settings(**values)
 
 
 def cache_root(settings: Settings) -> Path:

@@ -73,3 +73,31 @@ def test_lm_precision_values(precision: str, ok: bool, monkeypatch: pytest.Monke
     else:
         with pytest.raises(ValueError, match="lm_precision"):
             load_settings(None)
+
+
+@pytest.mark.parametrize("var,value,message", [
+    ("MTAUDIT_ARTICLE_THRESHOLD", "abc", "environment variable MTAUDIT_ARTICLE_THRESHOLD: article_threshold: 'abc' is not a number"),
+    ("MTAUDIT_BATCH_SIZE", "8.5", "environment variable MTAUDIT_BATCH_SIZE: batch_size: '8.5' is not a whole number"),
+    ("MTAUDIT_SENTENCE_LM", "maybe", "environment variable MTAUDIT_SENTENCE_LM: sentence_lm: 'maybe' is not a yes/no value"),
+])
+def test_a_bad_environment_value_names_its_variable(monkeypatch: pytest.MonkeyPatch, var: str, value: str, message: str) -> None:
+    monkeypatch.setenv(var, value)
+    with pytest.raises(ValueError) as err:
+        load_settings(None)
+    assert str(err.value).startswith(message)
+
+
+def test_a_bad_file_value_names_its_file(tmp_path: Path) -> None:
+    cfg = tmp_path / "m.toml"
+    cfg.write_text('[audit]\nrare_zipf = "low"\n')
+    with pytest.raises(ValueError, match=r"m\.toml: rare_zipf: 'low' is not a number"):
+        load_settings(cfg)
+
+
+def test_replace_refuses_unknown_names_and_bad_values() -> None:
+    """What mtaudit.audit(..., **changes) uses: a typo is named with the known keys, not a TypeError."""
+    assert Settings().replace(sentence_threshold=0.7).sentence_threshold == 0.7
+    with pytest.raises(ValueError, match=r"unknown setting 'sentence_treshold' \(known: .*sentence_threshold"):
+        Settings().replace(sentence_treshold=0.7)
+    with pytest.raises(ValueError, match=r"mt_prior 1\.0 must lie strictly between 0 and 1"):
+        Settings().replace(mt_prior=1.0)
