@@ -297,7 +297,12 @@ def from_reports(reports: list[dict[str, Any]], problems: Iterable[Problem] = ()
 
 
 def _split_inputs(paths_or_texts: str | Path | Iterable[str | Path]) -> tuple[list[str | Path], list[str]]:
-    """Path objects and strings naming an existing file or folder are inputs; other strings are article texts."""
+    """Path objects, and strings that name an existing file or folder or look like a path, are inputs;
+    other strings are article texts.
+
+    A mistyped path was audited as a one-word article ("<text 0>: only 0 words of prose"); as a path it is
+    reported as the CLI reports it, "no such file or folder" under its own name.
+    """
     items = [paths_or_texts] if isinstance(paths_or_texts, str | Path) else list(paths_or_texts)
     paths: list[str | Path] = []
     texts: list[str] = []
@@ -306,11 +311,21 @@ def _split_inputs(paths_or_texts: str | Path | Iterable[str | Path]) -> tuple[li
             paths.append(item)
         elif not isinstance(item, str):
             raise TypeError(f"expected a path or an article text, got {type(item).__name__}")
-        elif "\n" not in item and len(item) < _MAX_PATH and item.strip() and Path(item).exists():
+        elif "\n" not in item and len(item) < _MAX_PATH and item.strip() and (Path(item).exists() or _looks_like_path(item)):
             paths.append(Path(item))
         else:
             texts.append(item)
     return paths, texts
+
+
+def _looks_like_path(item: str) -> bool:
+    """No whitespace (an article always has spaces) and no sentence end (Chinese prose has no spaces but
+    ends in 。); or one line with a folder separator that ends in an article file's suffix."""
+    from mtaudit import ingest
+
+    if not any(c.isspace() for c in item):
+        return not item.endswith(ingest._TERMINAL) or Path(item).suffix.lower() in ingest.ARTICLE_SUFFIXES - {""}
+    return ("/" in item or "\\" in item) and Path(item).suffix.lower() in ingest.ARTICLE_SUFFIXES - {""}
 
 
 def audit(

@@ -71,15 +71,20 @@ def outlet(source: str) -> str:
     return source.rstrip("/").rsplit("/", 1)[-1]
 
 
+def named_source(report: dict[str, Any]) -> str:
+    """What to call a report's article: the outlet a JSONL row names ("Reuters"), else its source."""
+    return str((report.get("meta") or {}).get("outlet") or report["source"])
+
+
 def source_map(reports: Iterable[dict[str, Any]]) -> dict[str, str]:
-    """article_id -> source, from the reports themselves and the references they cite."""
+    """article_id -> source (or outlet, see ``named_source``), from the reports and the references they cite."""
     out: dict[str, str] = {}
     for rep in reports:
         for s in rep["sentences"]:
             for ref in s["references"]:
                 if ref.get("article_id"):
                     out.setdefault(ref["article_id"], ref["source"])
-        out[rep["article_id"]] = rep["source"]
+        out[rep["article_id"]] = named_source(rep)
     return out
 
 
@@ -181,7 +186,8 @@ def _article_view(report: dict[str, Any], sources: dict[str, str]) -> dict[str, 
             }
             for sp in s["spans"]
         ]
-        refs = [{**r, "outlet": outlet(r["source"])} for r in sorted(s["references"], key=lambda r: -r["similarity"])]
+        refs = [{**r, "outlet": outlet(sources.get(r.get("article_id") or "", r["source"]))}
+                for r in sorted(s["references"], key=lambda r: -r["similarity"])]
         scores = [
             {
                 "key": k,
@@ -208,7 +214,7 @@ def _article_view(report: dict[str, Any], sources: dict[str, str]) -> dict[str, 
     kinds = sorted({sp["kind"] for s in report["sentences"] for sp in s["spans"]})
     return {
         "report": report,
-        "title": report["title"] or outlet(report["source"]),
+        "title": report["title"] or outlet(named_source(report)),
         "verdict": verdict,
         "verdict_class": cls,
         "sentences": sentences,
@@ -268,8 +274,8 @@ def index_page(reports: list[dict[str, Any]]) -> str:
             {
                 **summary_row(rep),
                 "href": f"{rep['article_id']}.html",
-                "name": rep["title"] or outlet(rep["source"]),
-                "outlet": outlet(rep["source"]),
+                "name": rep["title"] or outlet(named_source(rep)),
+                "outlet": outlet(named_source(rep)),
                 "verdict_class": cls,
                 "verdict": {"abstain": "abstained", "mt": "MT", "ok": "ok"}[cls],
                 "top": [

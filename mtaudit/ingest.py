@@ -23,6 +23,8 @@ from mtaudit.types import Article, Problem
 TEXT_SUFFIXES = {".txt", ".text", ".md", ""}
 HTML_SUFFIXES = {".html", ".htm", ".xhtml"}
 JSONL_SUFFIXES = {".jsonl", ".ndjson"}
+# what a folder is read for: a folder also holds sidecars (meta.json), images and spreadsheets, which are no article
+ARTICLE_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | JSONL_SUFFIXES
 
 _DATE_LINE = re.compile(r"^\s*date\s+(\d{4}-\d{2}-\d{2})\b\s*(.*)$", re.I)
 _STAMP_LINE = re.compile(r"^\s*(\d{4}-\d{2}-\d{2})(?:[ T]\d{2}:\d{2}(?::\d{2})?)?\s*$")
@@ -170,7 +172,9 @@ def parse(text: str, source: str, settings: Settings, extra: dict[str, Any] | No
         return text[lines[i][0] : lines[i][1]]
 
     first, last = 0, len(lines)
+    taken: dict[str, None] = {}  # which metadata rules took lines, in order, for the message when no prose is left
     if first < last and (m := _DATE_LINE.match(line(first))):
+        taken["date line"] = None
         meta["date"] = m.group(1)
         if m.group(2).strip():
             meta["caption"] = m.group(2).strip()
@@ -178,8 +182,10 @@ def parse(text: str, source: str, settings: Settings, extra: dict[str, Any] | No
     while last > first and (_URL_LINE.match(line(last - 1)) or _STAMP_LINE.match(line(last - 1))):
         value = line(last - 1).strip()
         if _URL_LINE.match(value):
+            taken["image URL"] = None
             meta.setdefault("urls", []).insert(0, value)
         else:
+            taken["timestamp"] = None
             meta["published"] = value
             meta.setdefault("date", value[:10])
         last -= 1
@@ -192,9 +198,11 @@ def parse(text: str, source: str, settings: Settings, extra: dict[str, Any] | No
     for i in range(first, last):
         value = line(i)
         if _BYLINE.match(value) and len(value.split()) <= 8:
+            taken["byline"] = None
             meta["byline"] = value.split(None, 1)[1].strip()
             continue
         if not prose and len(value.split()) <= 4 and not value.endswith(_TERMINAL):
+            taken["dateline: short, no full stop"] = None
             meta.setdefault("dateline", []).append(value)  # "Washington/Hong Kong", "CNN", "—"
             continue
         prose.append(lines[i])
@@ -209,7 +217,7 @@ def parse(text: str, source: str, settings: Settings, extra: dict[str, Any] | No
             Problem(source, "error", "E_LANGUAGE", f"language is {lang} (p={prob:.2f}), not {settings.language}; skipped")
         ]
     if words < settings.min_words:
-        return None, problems + [Problem(source, "error", "E_EMPTY", f"only {words} words of prose, nothing to audit")]
+        return None, problems + [Problem(source, "error", "E_EMPTY", _too_little(text, lines, prose, list(taken), settings.min_words))]
     article = Article(
         article_id=article_id(text),
         source=source,
@@ -220,6 +228,24 @@ def parse(text: str, source: str, settings: Settings, extra: dict[str, Any] | No
     )
     article.sentences = segment.split(text, prose)
     return article, problems
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _too_little(text: str, lines: list[tuple[int, int]], prose: list[tuple[int, int]], taken: list[str], need: int) -> str:
+    """Why an input is too short, in what it holds: "only 0 words" was said of a file of short lines
+    that the metadata rules took (a lone "hello" is read as a dateline), which looked like a reading bug."""
+    if not lines:
+        return "no text, nothing to audit"
+    total = sum(len(text[a:b].split()) for a, b in lines)
+    found = _plural(total, "word")
+    if not prose:
+        return f"no prose: {_plural(len(lines), 'line')} ({found}), all read as metadata ({', '.join(taken)}); at least {need} words needed"
+    words = sum(len(text[a:b].split()) for a, b in prose)
+    rest = f" ({found} in all, the rest read as metadata)" if total > words else ""
+    return f"only {_plural(words, 'word')} of prose{rest}; at least {need} needed"
 
 
 def _read_bytes(path: Path) -> tuple[bytes | None, list[Problem]]:
@@ -237,8 +263,21 @@ def read_text(path: Path) -> tuple[str | None, list[Problem]]:
     return decode(data, str(path))
 
 
+def row_meta(obj: dict[str, Any]) -> dict[str, Any]:
+    """A JSONL row's metadata. Its ``source`` is the outlet ("Reuters"), kept as ``outlet``: used as the
+    article's source it replaced the row's file:line, and a duplicate read "Local: same text as Local"."""
+    extra = {k: obj[k] for k in ("title", "date", "url") if isinstance(obj.get(k), str)}
+    if "id" in obj:
+        extra["external_id"] = str(obj["id"])
+    if obj.get("source") not in (None, ""):
+        extra["outlet"] = obj["source"] if isinstance(obj["source"], str) else json.dumps(obj["source"], ensure_ascii=False)
+    return extra
+
+
 def read_jsonl(path: Path, settings: Settings) -> Iterator[tuple[Article | None, list[Problem]]]:
-    """One article per line: ``text`` required; ``id``, ``title``, ``date``, ``url``, ``source`` kept."""
+    """One article per line: ``text`` required; ``id``, ``title``, ``date``, ``url``, ``source`` kept (see ``row_meta``).
+
+    The source is the row's URL, else its ``path:line``, never its ``source`` field (an outlet name is no address)."""
     text, problems = read_text(path)
     if text is None or problems:
         yield None, problems
@@ -256,11 +295,7 @@ def read_jsonl(path: Path, settings: Settings) -> Iterator[tuple[Article | None,
         if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
             yield None, [Problem(where, "error", "E_JSON", "no 'text' string in this line")]
             continue
-        extra = {k: obj[k] for k in ("title", "date", "url") if isinstance(obj.get(k), str)}
-        if "id" in obj:
-            extra["external_id"] = str(obj["id"])
-        source = str(obj.get("source") or obj.get("url") or where)
-        yield parse(obj["text"], source, settings, extra)
+        yield parse(obj["text"], str(obj.get("url") or where), settings, row_meta(obj))
 
 
 def read_file(path: Path, settings: Settings) -> Iterator[tuple[Article | None, list[Problem]]]:
@@ -277,16 +312,30 @@ def read_file(path: Path, settings: Settings) -> Iterator[tuple[Article | None, 
 
 
 def expand(inputs: Iterable[str | Path]) -> tuple[list[Path], list[Problem]]:
-    """Folders become their files (sorted, hidden ones skipped); missing paths are problems."""
+    """Folders become their article files (sorted, hidden ones skipped); missing paths are problems.
+
+    In a folder only the article formats are read (``ARTICLE_SUFFIXES``): a ``meta.json`` sidecar was audited
+    as an article and an image failed the batch. The others are counted in one warning per folder. A file
+    named outright is read whatever its name: the user asked for it.
+    """
     files: list[Path] = []
     problems: list[Problem] = []
     for item in inputs:
         path = Path(item)
         if path.is_dir():
-            files.extend(
-                p for p in sorted(path.rglob("*"))
-                if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
-            )
+            skipped: dict[str, int] = {}
+            for p in sorted(path.rglob("*")):
+                if not p.is_file() or any(part.startswith(".") for part in p.relative_to(path).parts):
+                    continue
+                if p.suffix.lower() in ARTICLE_SUFFIXES:
+                    files.append(p)
+                else:
+                    skipped[p.suffix.lower()] = skipped.get(p.suffix.lower(), 0) + 1
+            if skipped:
+                n = sum(skipped.values())
+                kinds = ", ".join(list(skipped)[:8]) + (", ..." if len(skipped) > 8 else "")
+                problems.append(Problem(str(path), "warning", "W_SKIPPED",
+                                        f"skipped {_plural(n, 'file')} of other types ({kinds}); name a file to read it anyway"))
         elif path.exists():
             files.append(path)
         else:

@@ -147,6 +147,18 @@ def test_strings_that_name_files_are_paths(tmp_path: Path) -> None:
         api._split_inputs([42])  # type: ignore[list-item]
 
 
+def test_a_mistyped_path_is_a_missing_path_not_an_article(tmp_path: Path) -> None:
+    """It was audited as a one-word text: "<text 0>: only 0 words of prose [E_EMPTY]", the path named nowhere."""
+    typo = str(tmp_path / "seeds-typo")
+    res = mtaudit.audit([typo])
+    assert [str(p) for p in res.problems] == [f"error: {typo}: no such file or folder [E_READ]"]
+    assert res.reports == []
+    chinese = "中国商务部周六表示，已批准部分稀土磁体出口许可证。"  # no spaces, yet prose: it ends as a sentence does
+    paths, texts = api._split_inputs(["seeds-typo", "notes/day one.txt", chinese, "A one-line article, spaces and all."])
+    assert paths == [Path("seeds-typo"), Path("notes/day one.txt")]
+    assert texts == [chinese, "A one-line article, spaces and all."]
+
+
 def test_audit_files_and_texts_together() -> None:
     """A raw text joins the story of a file; keyword overrides reach the settings and the signature."""
     text = "".join(SEED_000.read_text(encoding="utf-8").splitlines(keepends=True)[:9])  # up to "Shinchoa": keeps it quick

@@ -227,6 +227,23 @@ def test_article_page_shows_evidence_beside_references(pages: dict[str, Path], s
     assert "<ins>Xinhua</ins>" in page
 
 
+def test_pages_name_the_outlets_jsonl_rows_give(seed_reports: dict[str, dict[str, Any]]) -> None:
+    """A JSONL row's `source` ("Reuters") is its outlet: the pages name it where its location (rows.jsonl:3) would say less."""
+    import copy
+
+    reps = {k: copy.deepcopy(r) for k, r in seed_reports.items()}
+    for k, r in reps.items():
+        r["source"], r["meta"] = f"feed.jsonl:{k}", {**r.get("meta", {}), "outlet": f"Outlet {k}"}
+    sources = html.source_map(reps.values())
+    dom = Dom(html.article_page(reps["000"], sources))
+    assert "Outlet 002" in (dom.evidence_marks()["Shinchoa"]["data-tip"] or "")
+    page_text = "".join(dom.text)
+    cited = {ref["article_id"] for s in reps["000"]["sentences"] if s["flagged"] for ref in s["references"]}
+    assert cited and all(f"Outlet {k}" in page_text for k, r in reps.items() if r["article_id"] in cited)  # beside each reference
+    index_text = "".join(Dom(html.index_page(list(reps.values()))).text)
+    assert all(f"Outlet {k}" in index_text for k in reps)
+
+
 def test_index_ranks_by_probability(pages: dict[str, Path], seed_reports: dict[str, dict[str, Any]]) -> None:
     dom = Dom(pages["index"].read_text(encoding="utf-8"))
     rows = [a for t, a in dom.tags if t == "tr" and a.get("data-article-id")]

@@ -245,3 +245,60 @@ def test_utf16_and_utf32_are_text_not_binary(tmp_path: Path, encoding: str) -> N
     article, problems = one(path)
     assert article is not None and article.text == ingest.parse(SEED_001, "x", Settings())[0].text
     assert [p.code for p in problems] == ["W_ENCODING"] and "utf_" in problems[0].message
+
+
+def test_a_folder_is_read_for_its_article_files_and_the_rest_is_one_warning(tmp_path: Path) -> None:
+    """A meta.json sidecar was audited as an article, and img.png / notes.csv failed the batch (E_BINARY, E_EMPTY)."""
+    (tmp_path / "a.txt").write_text(SEED_000, encoding="utf-8")
+    (tmp_path / "README").write_text(SEED_001, encoding="utf-8")  # no suffix: plain text, as TEXT_SUFFIXES says
+    (tmp_path / "meta.json").write_text('{"outlet": "AP", "words": 612}', encoding="utf-8")
+    (tmp_path / "img.PNG").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 500)
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "notes.csv").write_text("a,b\n1,2\n", encoding="utf-8")
+    (tmp_path / "sub" / "more.csv").write_text("c\n3\n", encoding="utf-8")
+    files, problems = ingest.expand([tmp_path])
+    assert sorted(p.name for p in files) == ["README", "a.txt"]
+    assert [(p.level, p.code, p.source) for p in problems] == [("warning", "W_SKIPPED", str(tmp_path))]
+    assert "skipped 4 files of other types (.png, .json, .csv)" in problems[0].message
+    articles, problems = ingest.ingest([tmp_path], Settings())
+    assert len(articles) == 2 and [p.code for p in problems] == ["W_SKIPPED"]
+
+
+def test_a_file_named_outright_is_read_whatever_its_suffix(tmp_path: Path) -> None:
+    path = tmp_path / "article.body"
+    path.write_text(SEED_001, encoding="utf-8")
+    articles, problems = ingest.ingest([path], Settings())
+    assert [a.source for a in articles] == [str(path)] and problems == []
+
+
+def test_a_jsonl_rows_source_field_is_its_outlet_not_its_location(tmp_path: Path) -> None:
+    """`"source": "Local"` replaced the row's file:line, so a duplicate read "Local: same text as Local"."""
+    import json
+
+    path = tmp_path / "rows.jsonl"
+    rows = [{"id": "a", "text": SEED_000, "source": "Local"}, {"id": "b", "text": SEED_001, "source": "Reuters"},
+            {"id": "c", "text": SEED_000, "source": "Local"}]
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    articles, problems = ingest.ingest([path], Settings())
+    assert [a.source for a in articles] == [f"{path}:1", f"{path}:2"]
+    assert [a.meta["outlet"] for a in articles] == ["Local", "Reuters"]
+    assert [str(p) for p in problems] == [f"warning: {path}:3: same text as {path}:1; audited once [W_DUPLICATE]"]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("hello\n", "no prose: 1 line (1 word), all read as metadata (dateline: short, no full stop); at least 20 words needed"),
+        ('<?xml version="1.0"?><rss><channel><title>Cut off\n',
+         "no prose: 1 line (3 words), all read as metadata (dateline: short, no full stop); at least 20 words needed"),
+        ("By: Jane Doe\nWashington\nThe talks went well, he said.\nhttps://example.org/a.jpg\n",
+         "only 6 words of prose (11 words in all, the rest read as metadata); at least 20 needed"),
+        ("Just a few words here.", "only 5 words of prose; at least 20 needed"),
+    ],
+)
+def test_too_little_prose_says_what_was_found(tmp_path: Path, text: str, message: str) -> None:
+    """Short lines are read as datelines, so "hello" was reported as "only 0 words of prose"."""
+    path = tmp_path / "short.txt"
+    path.write_text(text, encoding="utf-8")
+    article, problems = one(path)
+    assert article is None and [(p.code, p.message) for p in problems] == [("E_EMPTY", message)]
