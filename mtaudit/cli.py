@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -43,10 +45,15 @@ def _settings(config: Path | None, **flags: Any):  # type: ignore[no-untyped-def
             from mtaudit import registry
 
             registry.pick_device(settings.device)
-    except (OSError, ValueError, RuntimeError) as exc:
-        err.print(f"[red]error:[/red] settings: {exc}")
+    except (OSError, ValueError, RuntimeError) as exc:  # the library's message, verbatim: it names the file or variable
+        err.print(f"[red]error:[/red] settings: {escape(str(exc))}", highlight=False)
         raise typer.Exit(EXIT_USAGE) from exc
     return settings
+
+
+def _problem_line(p: Any) -> str:
+    """One stderr line per input problem; sources and messages are data, never rich markup."""
+    return f"[yellow]{p.level}[/yellow]: {escape(str(p.source))}: {escape(p.message)} \\[{p.code}]"
 
 
 @contextlib.contextmanager
@@ -87,6 +94,8 @@ def audit(
 
     Exit codes: 0 nothing flagged, 1 at least one article flagged as machine-translated,
     2 usage error or nothing could be audited, 3 some inputs could not be audited (the rest were).
+    3 wins over 1: when inputs failed and articles were flagged, the exit code is 3; the summary line
+    and --json (flagged, failed, exit_code) still say how many were flagged.
 
     Example: [bold]mtaudit audit seeds/ --out reports/[/bold]
     """
@@ -124,7 +133,7 @@ def audit(
 
             html.write_index(result.reports, out_dir)
     for p in result.problems:
-        err.print(f"[yellow]{p.level}[/yellow]: {p.source}: {p.message} [{p.code}]", highlight=False)
+        err.print(_problem_line(p), highlight=False)
     frame = report.summary_frame(result.reports)
     errors = [p for p in result.problems if p.level == "error"]
     flagged = int(frame["machine_translated"].fillna(False).astype(bool).sum()) if len(frame) else 0
@@ -134,13 +143,21 @@ def audit(
         code = EXIT_PARTIAL
     else:
         code = EXIT_FLAGGED if flagged else EXIT_CLEAN
-    if as_json:
-        payload = {**meta, "exit_code": code, "flagged": flagged, "articles": json.loads(frame.to_json(orient="records")), "problems": problems}
+    if as_json:  # both facts, whichever exit code won: flagged articles and inputs not audited
+        payload = {**meta, "exit_code": code, "audited": len(result.reports), "flagged": flagged, "failed": len(errors),
+                   "articles": json.loads(frame.to_json(orient="records")), "problems": problems}
         typer.echo(json.dumps(payload, ensure_ascii=False))
     elif not quiet:
         _print_table(frame)
         err.print(f"{len(result.reports)} audited, {flagged} flagged, {len(errors)} failed; reports in {out_dir}/")
     raise typer.Exit(code)
+
+
+def _cell(value: Any, digits: int) -> str:
+    """A number for the table, or "-" when there is none: None, or NaN (pandas' mean of no scores, as for an article without references)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return f"{value:.{digits}f}"
 
 
 def _print_table(frame: Any) -> None:
@@ -150,8 +167,8 @@ def _print_table(frame: Any) -> None:
     for row in frame.sort_values("probability", ascending=False).itertuples():
         verdict = "abstain" if row.abstained else ("[red]MT[/red]" if row.machine_translated else "[green]ok[/green]")
         table.add_row(
-            str(row.source), verdict, f"{row.probability:.2f}", f"{row.flagged_sentences}/{row.sentences}",
-            "-" if row.mean_chrf is None else f"{row.mean_chrf:.1f}", "-" if row.mean_semantic is None else f"{row.mean_semantic:.2f}",
+            escape(str(row.source)), verdict, _cell(row.probability, 2), f"{row.flagged_sentences}/{row.sentences}",
+            _cell(row.mean_chrf, 1), _cell(row.mean_semantic, 2),
         )
     out.print(table)
 
@@ -206,7 +223,7 @@ def report_command(
         raise typer.Exit(EXIT_USAGE) from exc
     unreadable = [p for p in res.problems if p.code in ("E_REPORT", "E_SCHEMA")]
     for p in unreadable:
-        err.print(f"[yellow]{p.level}[/yellow]: {p.source}: {p.message} [{p.code}]", highlight=False)
+        err.print(_problem_line(p), highlight=False)
     if not res.reports:
         err.print(f"[red]error:[/red] no <article_id>.json report in {reports_dir}/")
         raise typer.Exit(EXIT_USAGE)
@@ -379,9 +396,12 @@ def story_eval(
 @app.command()
 def nightly(
     config: Annotated[Path, typer.Option("--config", "-c", help="The nightly TOML file: \\[nightly] feeds, out, state, lookback_days; optional \\[audit] settings. See examples/nightly.toml.")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print the run's result (feeds, new articles, problems, exit code) as JSON on stdout.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only warnings and errors on stderr (for cron mail).")] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also one line per skipped or duplicate item.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the run's result (feeds, new articles, problems, exit code) as JSON on stdout; "
+                                                 "when the run cannot start or stops, {exit_code, error, config}.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only warnings and errors on stderr (for cron mail): one line per feed that failed "
+                                              "and per item that could not be audited.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also one line per duplicate item and per routine note (HTML extracted, "
+                                                "encoding guessed).")] = False,
 ) -> None:
     """Fetch new items from the configured feeds, audit them with the recent coverage, write reports and a run index.
 
@@ -389,10 +409,14 @@ def nightly(
     point (kill -9 included) is finished by the next one without duplicate or half-written reports.
     Unchanged feeds cost a 304 (ETag / Last-Modified); items already seen (by URL or by content) are skipped.
     Reports go to OUT/<article_id>.json/.md, the run index to OUT/runs/<run_id>.md/.html/.json (flagged first).
+    Each item that could not be audited gets one WARNING line on stderr (feed, file or URL, message, code).
 
     Exit codes: 0 nothing flagged, 1 at least one new article flagged as machine-translated,
-    2 config error, 3 partial failure (a feed or some items failed; the rest was done; retried next run),
+    2 config error, 3 partial failure (a feed or some items failed; the rest was done; 3 wins over 1),
     4 another run is in progress, 5 the run stopped on an internal error (the next run resumes).
+    As in [bold]mtaudit audit[/bold], an item refused for its content (empty, binary, not English, bad JSON line,
+    a page that is gone or too large) counts as failed, on the night it first appears only: it is remembered
+    and not retried. A feed or page that failed for a passing reason (timeout, server error) is retried next run.
 
     Example cron line: [bold]15 2 * * * cd /srv/mtaudit && .venv/bin/mtaudit nightly --config nightly.toml --quiet[/bold]
     """
@@ -402,11 +426,17 @@ def nightly(
 
     from mtaudit import nightly as job
 
+    def stop(code: int, label: str, message: str) -> typer.Exit:
+        """One line on stderr, and with --json the object scripts expect even though there is no run result."""
+        err.print(f"{label} {escape(message)}", highlight=False)
+        if as_json:
+            typer.echo(json.dumps({"exit_code": code, "error": message, "config": str(config)}, ensure_ascii=False))
+        return typer.Exit(code)
+
     try:
         cfg = job.load_config(config)
     except job.ConfigError as exc:
-        err.print(f"[red]error:[/red] config: {escape(str(exc))}", highlight=False)
-        raise typer.Exit(job.EXIT_CONFIG) from exc
+        raise stop(job.EXIT_CONFIG, "[red]error:[/red]", f"config: {exc}") from exc
     logger = logging.getLogger("mtaudit")
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%d %H:%M:%S"))
@@ -418,20 +448,20 @@ def nightly(
     try:
         result = job.run(cfg)
     except job.AlreadyRunning as exc:
-        err.print(f"[yellow]not started:[/yellow] {escape(str(exc))}", highlight=False)
-        raise typer.Exit(job.EXIT_LOCKED) from exc
+        raise stop(job.EXIT_LOCKED, "[yellow]not started:[/yellow]", str(exc)) from exc
     except Exception as exc:
-        err.print(f"[red]error:[/red] nightly run failed: {type(exc).__name__}: {escape(str(exc))} (the next run resumes where this one stopped)", highlight=False)
-        raise typer.Exit(job.EXIT_FAILED) from exc
+        raise stop(job.EXIT_FAILED, "[red]error:[/red]",
+                   f"nightly run failed: {type(exc).__name__}: {exc} (the next run resumes where this one stopped)") from exc
     finally:
         logger.removeHandler(handler)
         logger.setLevel(old_level)
     if as_json:
-        typer.echo(json.dumps(result.to_dict(), ensure_ascii=False))
+        typer.echo(json.dumps({**result.to_dict(), "error": None}, ensure_ascii=False))
     elif not quiet:
         failed = sum(1 for f in result.feeds if f.status == "error")
+        items_failed = sum(1 for p in result.problems if p["level"] == "error") - failed  # a failed feed is one error of its own
         err.print(
-            f"{len(result.articles)} new articles, {result.flagged} flagged, {failed} feed(s) failed"
+            f"{len(result.articles)} new articles, {result.flagged} flagged, {failed} feed(s) failed, {items_failed} item(s) not audited"
             + (f", {result.recovered} recovered after a crash" if result.recovered else "")
             + f"; index {escape(result.index['md'])}; exit code {result.exit_code}",
             highlight=False,
@@ -562,7 +592,8 @@ def eval_cmd(
     (machine_translation, human_translation, original_english) give the metrics. A row the committed model
     was trained on is scored by a model retrained without its document (the CSV's `how` column says so).
 
-    Exit codes: 0 evaluated, 2 bad input or no model.
+    Exit codes: 0 evaluated; 2 bad input or no model, or no row could be read; 3 evaluated, but some rows could
+    not be read (one line each on stderr, named by file and line; the metrics cover the rows read).
 
     Example: [bold]mtaudit eval --data ../shared/data/wmt22_articles/articles.jsonl --predictions preds.csv[/bold]
     """
@@ -579,19 +610,28 @@ def eval_cmd(
                 raise ValueError(f"--prior takes a share between 0 and 1, or 'auto', not {prior!r}") from None
         preds, summary = evaluate.evaluate_file(data, detector, settings, training_data, prior=share)
     except (OSError, ValueError) as exc:
-        err.print(f"[red]error:[/red] {exc}")
+        err.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(EXIT_USAGE) from exc
-    if predictions is not None:
+    for line in summary["problems"]:
+        err.print(f"[yellow]error[/yellow]: {escape(line)}")
+    code = EXIT_PARTIAL if summary["problems"] else EXIT_CLEAN
+    if not preds:
+        err.print(f"[red]error:[/red] no row of {escape(str(data))} could be read")
+        code = EXIT_USAGE
+    if predictions is not None and preds:
         evaluate.write_predictions(preds, predictions)
     if as_json:
         typer.echo(json.dumps(summary, ensure_ascii=False))
-        return
+        raise typer.Exit(code)
+    if not preds:
+        raise typer.Exit(code)
     _print_metrics(summary, f"{data.name}: {summary['rows']} rows, {summary['labelled']} labelled")
     err.print(f"scored by: {summary['scored_by']}; {summary['seconds_per_article'] * 1000:.0f} ms per article; {summary['signature']}")
     if summary["prior"] != 0.5:
         err.print(f"probabilities calibrated to a share of machine translation of {summary['prior']:g} ({summary['prior_source']})")
-    if predictions is not None:
+    if predictions is not None and preds:
         err.print(f"predictions written to {predictions}")
+    raise typer.Exit(code)
 
 
 def version_callback(value: bool) -> None:

@@ -427,18 +427,34 @@ def seed_probabilities(det: classifier.Detector, settings: Settings, folder: Pat
 # --- evaluating any JSONL file --------------------------------------------------------------------
 
 
-def read_rows(path: Path) -> list[dict[str, Any]]:
-    rows = []
-    with open(path, encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
+def read_rows(path: Path) -> tuple[list[dict[str, Any]], list[str]]:
+    """The file's rows, and one line per row that cannot be read ("path:line: why [code]"), so one bad row
+    costs that row, not the run. A missing file is still an OSError: there is nothing to evaluate."""
+    rows: list[dict[str, Any]] = []
+    problems: list[str] = []
+    with open(path, "rb") as fh:
+        for n, raw in enumerate(fh, 1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                problems.append(f"{path}:{n}: not UTF-8 ({exc.reason} at byte {exc.start}) [E_ENCODING]")
+                continue
             if not line.strip():
                 continue
-            row = json.loads(line)
-            if "text" not in row:
-                raise ValueError(f"{path}:{n}: no 'text' field")
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                problems.append(f"{path}:{n}: not JSON ({exc.msg}, column {exc.colno}) [E_JSON]")
+                continue
+            if not isinstance(row, dict) or not isinstance(row.get("text"), str):
+                problems.append(f"{path}:{n}: no 'text' string field [E_JSON]")
+                continue
+            if not row["text"].strip():
+                problems.append(f"{path}:{n}: empty text [E_EMPTY]")
+                continue
             row.setdefault("id", f"{path.name}:{n}")
             rows.append(row)
-    return rows
+    return rows, problems
 
 
 def sentences_of(text: str) -> list[str]:
@@ -459,10 +475,11 @@ def evaluate_file(
     """One prediction per row (id, label, probability, verdict, how) and the metrics on labelled rows.
 
     ``prior``: the share of machine translation to calibrate to (default: the setting ``mt_prior``), or
-    ``"auto"`` to estimate it from the file's own probabilities (no labels read).
+    ``"auto"`` to estimate it from the file's own probabilities (no labels read). Rows that cannot be read
+    are skipped and named in ``summary["problems"]``.
     """
     settings = settings or Settings()
-    rows = read_rows(path)
+    rows, problems = read_rows(path)
     seen = set(detector.meta.get("training_text_sha", []))
     cache = feature_cache(settings)
     timed, spent = 0, 0.0
@@ -496,7 +513,7 @@ def evaluate_file(
     for p in preds:
         p["verdict"] = verdict_word(classifier.decide(p["probability"], threshold, band)[0])
     labelled = [p for p in preds if p["label"] in LABELS]
-    summary: dict[str, Any] = {"file": str(path), "rows": len(rows), "labelled": len(labelled),
+    summary: dict[str, Any] = {"file": str(path), "rows": len(rows), "labelled": len(labelled), "problems": problems,
                                "signature": detector.signature(), "seconds_per_article": round(per_article, 4),
                                "timed_rows": timed, "prior": round(prior_used, 4), "prior_source": source,
                                "threshold": threshold, "abstain_band": band,

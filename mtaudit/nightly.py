@@ -46,7 +46,7 @@ log = logging.getLogger(__name__)
 EXIT_CLEAN = 0  # every feed read, nothing flagged
 EXIT_FLAGGED = 1  # at least one new article flagged as machine-translated
 EXIT_CONFIG = 2  # the config file is missing or wrong; nothing was done
-EXIT_PARTIAL = 3  # some feed (or some item page) failed; the rest was processed; failed items are retried next run
+EXIT_PARTIAL = 3  # a feed or some items failed (as `mtaudit audit`: an input not audited is an error); the rest was processed
 EXIT_LOCKED = 4  # another nightly run holds the lock; nothing was done
 EXIT_FAILED = 5  # the run stopped on an internal error; the next run resumes where it stopped
 
@@ -55,6 +55,8 @@ Progress = Callable[[str, int, int], None]
 _NIGHTLY_KEYS = {"feeds", "out", "state", "lookback_days", "max_context", "keep_text_days", "batch_size", "formats",
                  "fetch_workers", "feed_deadline", "max_items", "settle_seconds", "http"}
 _FEED_KEYS = {"name", "url", "path", "fetch_pages"}
+# item notes that are business as usual, not trouble: logged at DEBUG (--verbose), kept out of cron mail
+_ROUTINE = {"W_DUPLICATE", "W_HTML", "W_ENCODING"}
 
 
 class ConfigError(ValueError):
@@ -328,11 +330,13 @@ class _Night:
         self.problems: list[dict[str, str]] = []
         self.audited_ok = 0
 
-    def problem(self, report: FeedReport, source: str, level: str, code: str, message: str) -> None:
+    def problem(self, report: FeedReport, source: str, level: str, code: str, message: str, echo: bool = True) -> None:
+        """Record it for the index, and log one line: WARNING unless routine (``echo=False``: the feed's own line says it)."""
         p = {"feed": report.name, "source": source, "level": level, "code": code, "message": message}
         report.problems.append(p)
         self.problems.append(p)
-        log.debug("%s: %s %s: %s [%s]", report.name, level, source, message, code)  # all of them are in the index
+        if echo:
+            log.log(logging.DEBUG if code in _ROUTINE else logging.WARNING, "feed %s: %s: %s: %s [%s]", report.name, level, source, message, code)
 
     # one feed, all or nothing: its new items and its validators are committed together
     def feed(self, feed: Feed) -> FeedReport:
@@ -345,12 +349,12 @@ class _Night:
                 items, validators = self._local(feed, report), (None, None)
         except FetchError as exc:
             report.status, report.error, report.http_status = "error", f"{exc.message} [{exc.code}]", exc.status
-            self.problem(report, feed.location, "error", exc.code, exc.message)
+            self.problem(report, feed.location, "error", exc.code, exc.message, echo=False)
             items, validators = [], self._old_validators(feed)
         except Exception as exc:  # a bug or a library crash on one feed's data: that feed fails, the others go on
             log.exception("feed %s failed", feed.name)
             report.status, report.error = "error", f"{type(exc).__name__}: {exc} [E_FEED_INTERNAL]"[:300]
-            self.problem(report, feed.location, "error", "E_FEED_INTERNAL", f"{type(exc).__name__}: {exc}"[:300])
+            self.problem(report, feed.location, "error", "E_FEED_INTERNAL", f"{type(exc).__name__}: {exc}"[:300], echo=False)
             items, validators = [], self._old_validators(feed)
         if report.status != "ok" or report.failed:
             validators = self._old_validators(feed)  # keep last night's: tomorrow's request must not get a 304 for what failed
@@ -466,9 +470,13 @@ class _Night:
             self.problem(report, str(path), "error", "E_READ", f"cannot read: {exc.strerror or exc}; retried next run")
             return items
         text, problems = ingest.decode(data, str(path))
-        if text is None:
-            for p in problems:
-                self.problem(report, str(path), p.level, p.code, p.message)
+        if text is None:  # remembered by content: reported once, read again only when the file changes
+            key = f"{path.resolve().as_uri()}#{hashlib.sha256(data).hexdigest()[:16]}"
+            if not self.st.seen(key):
+                report.skipped += 1
+                for p in problems:
+                    self.problem(report, str(path), p.level, p.code, p.message)
+                items.append(Item(key, feed.name, None, "skipped", source=str(path), code=problems[0].code, message=problems[0].message))
             return items
         for lineno, raw in enumerate(text.splitlines(), 1):
             if not raw.strip():
@@ -497,11 +505,8 @@ class _Night:
                 key = f"{path.resolve().as_uri()}#{ingest.article_id(obj['text'])}"
             if self.st.seen(key) or any(i.key == key for i in items):
                 continue
-            extra = {k: obj[k] for k in ("title", "date", "url") if isinstance(obj.get(k), str)}
-            if "id" in obj:
-                extra["external_id"] = str(obj["id"])
-            extra["feed"] = feed.name
-            items.append(self._item(report, key, obj["text"], str(obj.get("source") or obj.get("url") or where), extra, ids))
+            extra = {**ingest.row_meta(obj), "feed": feed.name}  # the row's `source` is its outlet, not its address
+            items.append(self._item(report, key, obj["text"], str(obj.get("url") or where), extra, ids))
         return items
 
     def _item(self, report: FeedReport, key: str, text: str, source: str, extra: dict[str, Any], ids: dict[str, str]) -> Item:
@@ -598,11 +603,14 @@ class _Night:
         for it in items:
             article, _ = ingest.parse(it.text or "", it.source or it.key, self.cfg.settings, it.extra)
             if article is None or article.article_id != it.article_id:  # the [audit] settings changed since it was fetched
-                log.warning("stored text of %s no longer parses to the same article under these settings; left out", it.key)
-                if pending:
-                    with self.st.transaction() as db:
-                        db.execute("UPDATE items SET status='skipped', code='E_REPARSE', message=? WHERE key=? AND status='pending'",
-                                   ("no longer an article under the current [audit] settings", it.key))
+                if not pending:
+                    log.warning("stored text of %s no longer parses to the same article under these settings; left out of the context", it.key)
+                    continue
+                why = "no longer an article under the current [audit] settings"  # an item not audited: an error, as any other
+                self.problems.append({"feed": it.feed, "source": it.source or it.key, "level": "error", "code": "E_REPARSE", "message": why})
+                log.warning("feed %s: error: %s: %s [E_REPARSE]", it.feed, it.source or it.key, why)
+                with self.st.transaction() as db:
+                    db.execute("UPDATE items SET status='skipped', code='E_REPARSE', message=? WHERE key=? AND status='pending'", (why, it.key))
                 continue
             out.append(article)
         return out
@@ -796,7 +804,8 @@ def run(cfg: NightlyConfig, progress: Progress | None = None, transport: Any = N
             audited = night.audit()
             st.prune_texts(max(cfg.keep_text_days, cfg.lookback_days))
             rows = index_rows(st.claim_for_index(run_id), cfg.formats)
-            failed = any(f.status == "error" or f.failed for f in feeds) or any(p["code"] == "E_AUDIT" for p in night.problems)
+            # as `mtaudit audit`: any input not audited is a partial failure, whether it is retried (fetch) or not (content)
+            failed = any(f.status == "error" or f.failed for f in feeds) or any(p["level"] == "error" for p in night.problems)
             flagged = sum(1 for r in rows if r["machine_translated"])
             code = EXIT_PARTIAL if failed else (EXIT_FLAGGED if flagged else EXIT_CLEAN)
             signature = f"{pipeline.signature(cfg.settings)}|nightly:lookback={cfg.lookback_days:g}d,context<={cfg.max_context}"

@@ -34,7 +34,7 @@ def test_bad_inputs_are_reported_and_the_batch_goes_on(tmp_path: Path) -> None:
     inputs.mkdir()
     shutil.copy(ROOT / "seeds" / "001_5468ed566707ed0b.txt", inputs)
     (inputs / "empty.txt").write_bytes(b"")
-    (inputs / "binary.bin").write_bytes(bytes(range(256)) * 4)
+    (inputs / "binary.txt").write_bytes(bytes(range(256)) * 4)  # .txt: read as an article, refused as binary
     result = runner.invoke(app, ["audit", str(inputs), "--out", str(tmp_path / "r"), "--json"])
     assert result.exit_code == 3
     payload = json.loads(result.stdout)
@@ -104,3 +104,64 @@ def test_no_sentence_lm_keeps_the_reference_free_sentence_model(tmp_path: Path) 
         rep = json.loads(next(p for p in out.glob("*.json") if p.name != "summary.json").read_text())
         assert any(r.startswith(f"sentence model ({which})") for r in rep["verdict"]["reasons"])
         assert f"sentence_lm:{flag == '--sentence-lm'}" in rep["signature"]
+
+
+HARBOUR = """Fishermen in the small harbour town of Whitby said on Tuesday that this year's herring season had been the poorest in more than a decade.
+Local boat owners blamed warmer water temperatures in the North Sea, which they said had pushed the shoals further north towards Scotland.
+The town council has promised to review mooring fees for the coming winter and to meet with the regional fisheries board next month.
+Several families who have fished the coast for generations said they were considering selling their boats if the catch did not improve.
+A spokesperson for the fisheries board said scientists would publish a new survey of the stocks in the spring.
+"""
+
+
+def test_a_lone_article_shows_dashes_not_nan_for_its_reference_scores(tmp_path: Path) -> None:
+    """With no other coverage there are no references, so no chrF++ or semantic score: the table says "-", not "nan"
+    (pandas turns the missing means into NaN once other articles in the batch have scores)."""
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for prefix in ("001", "003"):  # one story: they are each other's references
+        shutil.copy(next((ROOT / "seeds").glob(f"{prefix}_*.txt")), inputs)
+    (inputs / "harbour.txt").write_text(HARBOUR, encoding="utf-8")  # another story, alone
+    result = runner.invoke(app, ["audit", str(inputs), "--out", str(tmp_path / "r"), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert "nan" not in result.stdout.lower()
+    rows = [[c.strip() for c in ln.strip("│ ").split("│")] for ln in result.stdout.splitlines() if ln.startswith("│")]
+    scored = [cells for cells in rows if cells[-1] != "-"]
+    lone = [cells for cells in rows if cells[-1] == "-"]
+    assert len(scored) == 2 and all(float(c[-2]) > 0 and 0 < float(c[-1]) <= 1 for c in scored), result.stdout
+    assert len(lone) == 1 and lone[0][-2:] == ["-", "-"] and lone[0][3] == "0/5", result.stdout
+    assert "3 audited, 0 flagged, 0 failed" in result.stderr
+
+
+def test_failed_inputs_win_the_exit_code_but_json_keeps_the_flagged_count(tmp_path: Path) -> None:
+    """3 beats 1 (cron must see the failure), and --json still says an article was flagged."""
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    shutil.copy(next((ROOT / "seeds").glob("000_*.txt")), inputs)  # judged machine-translated even alone
+    (inputs / "empty.txt").write_bytes(b"")
+    result = runner.invoke(app, ["audit", str(inputs), "--out", str(tmp_path / "r"), "--json"])
+    assert result.exit_code == 3, result.output
+    payload = json.loads(result.stdout)
+    assert (payload["exit_code"], payload["audited"], payload["flagged"], payload["failed"]) == (3, 1, 1, 1)
+    assert [p["code"] for p in payload["problems"]] == ["E_EMPTY"]
+    assert "3 wins over 1" in runner.invoke(app, ["audit", "--help"]).output
+
+
+def test_settings_errors_print_the_librarys_message_verbatim_on_one_line(tmp_path: Path) -> None:
+    """An environment value is data, not rich markup: '[/x]' used to crash the error message itself (a traceback, exit 1)."""
+    for value in ("abc", "[/x]", "[bold]0.5"):
+        result = runner.invoke(app, ["audit", str(ROOT / "seeds"), "--out", str(tmp_path / "r")], env={"MTAUDIT_ARTICLE_THRESHOLD": value})
+        assert result.exit_code == 2, (value, result.output)
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: settings: ") and value in lines[0], (value, result.stderr)
+    assert not (tmp_path / "r").exists()
+
+
+def test_input_names_are_printed_verbatim(tmp_path: Path) -> None:
+    """A file name is data: rich used to eat "[red]" as a style tag."""
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    (inputs / "[red]notes.txt").write_bytes(b"")
+    result = runner.invoke(app, ["audit", str(inputs), "--out", str(tmp_path / "r")])
+    assert result.exit_code == 2, result.output
+    assert "[red]notes.txt: " in result.stderr and "[E_EMPTY]" in result.stderr

@@ -387,6 +387,41 @@ def test_eval_cli_decides_at_the_settings_threshold(eval_file: Path, tmp_path: P
                         for r in rows)
 
 
+def test_eval_rows_skip_what_cannot_be_read(tmp_path: Path) -> None:
+    """One bad row costs that row: each is named by file and line, the good rows are all kept."""
+    from mtaudit import evaluate
+
+    path = tmp_path / "mixed.jsonl"
+    good = json.dumps({"id": "a", "label": "original_english", "text": "The council met on Tuesday."})
+    path.write_bytes(b"\n".join([good.encode(), b'{"id": "b", "text": "broken', "{\"text\": \"caf\xe9\"}".encode("latin-1"),
+                                  b'{"id": "c"}', b'{"id": "d", "text": "  "}', b"", b'["a list"]',
+                                  json.dumps({"text": "No id here."}).encode()]) + b"\n")
+    rows, problems = evaluate.read_rows(path)
+    assert [r["id"] for r in rows] == ["a", "mixed.jsonl:8"]
+    assert [p.split(": ", 1)[0] for p in problems] == [f"{path}:{n}" for n in (2, 3, 4, 5, 7)]
+    assert [p.rsplit("[", 1)[1] for p in problems] == ["E_JSON]", "E_ENCODING]", "E_JSON]", "E_EMPTY]", "E_JSON]"]
+
+
+def test_eval_cli_goes_on_past_a_bad_row(tmp_path: Path) -> None:
+    """A bad row is one stderr line naming file and line and exit 3; the good rows are scored; no good row is exit 2."""
+    from mtaudit.cli import app
+
+    path = tmp_path / "rows.jsonl"
+    good = json.dumps({"id": "seed000", "label": "machine_translation", "text": "\n".join(seed_sentences("000"))})
+    path.write_text(good + "\n{\"id\": \"x\", \"text\": \"cut off\n", encoding="utf-8")
+    out = tmp_path / "preds.csv"
+    res = CliRunner().invoke(app, ["eval", "--data", str(path), "--predictions", str(out), "--json",
+                                   "--training-data", str(tmp_path / "none")])
+    assert res.exit_code == 3, res.output
+    assert f"{path}:2: not JSON" in " ".join(res.stderr.split()) and "[E_JSON]" in res.stderr
+    summary = json.loads(res.stdout.strip().splitlines()[-1])
+    assert summary["rows"] == 1 and len(summary["problems"]) == 1
+    assert [r["id"] for r in csv.DictReader(out.open())] == ["seed000"]
+    path.write_text("{broken\n", encoding="utf-8")
+    res = CliRunner().invoke(app, ["eval", "--data", str(path), "--training-data", str(tmp_path / "none")])
+    assert res.exit_code == 2 and "could be read" in res.stderr
+
+
 def test_audit_verdict_moves_to_the_expected_share() -> None:
     """The setting mt_prior moves the article probability (and says so); 0.5 leaves it alone."""
     from mtaudit import detect, ingest

@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 from mtaudit import nightly, report
 from mtaudit.bench_nightly import LoopbackServer, as_html, html_page, rss
 from mtaudit.cli import app
+from mtaudit.state import State
 from tests import feeds
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,6 +29,11 @@ FRENCH = (
     "Le président américain Donald Trump a annoncé jeudi qu'il avait eu un long entretien téléphonique avec le "
     "dirigeant chinois Xi Jinping. Les deux dirigeants ont convenu de se rencontrer prochainement pour discuter "
     "des tarifs douaniers et des terres rares."
+)
+GERMAN = (
+    "Der amerikanische Präsident Donald Trump hat am Donnerstag mitgeteilt, dass er ein langes Telefongespräch mit dem "
+    "chinesischen Staatschef Xi Jinping geführt habe. Die beiden Politiker vereinbarten, sich bald zu treffen, um über "
+    "Zölle und seltene Erden zu sprechen. Beide Seiten bezeichneten das Gespräch als sehr positiv und konstruktiv."
 )
 NO_ARTICLE = (
     b"<!doctype html><html><head><title>Section</title></head><body><nav><a href='/'>Home</a> <a href='/a'>World</a> "
@@ -93,7 +99,7 @@ def bad_night(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, An
         drops = tmp / "drops"
         drops.mkdir()
         (drops / "partner.jsonl").write_text(
-            json.dumps({"id": "p-1", "title": "Trump and Xi invite each other", "date": DATE, "text": excerpt("004")}) + "\n{not json\n",
+            json.dumps({"id": "p-1", "title": "Trump and Xi invite each other", "date": DATE, "source": "Partner Wire", "text": excerpt("004")}) + "\n{not json\n",
             encoding="utf-8",
         )
         # the failing feeds come first: the good ones after them must still be read
@@ -133,6 +139,7 @@ def test_good_items_get_valid_reports_and_an_index_listing_them(bad_night: dict[
     reps = reports_in(out)
     assert len(reps) == 3 and first.audited == 3
     assert {r["source"].rsplit("/", 1)[-1] for r in reps.values()} == {"001.html", "003.html", "partner.jsonl:1"}
+    assert [r["meta"].get("outlet") for r in reps.values() if r["source"].endswith(":1")] == ["Partner Wire"]  # its `source` field
     assert len({r["story_id"] for r in reps.values()}) == 1 and None not in {r["story_id"] for r in reps.values()}  # one story
     index = json.loads(Path(first.index["json"]).read_text(encoding="utf-8"))
     assert sorted(a["article_id"] for a in index["articles"]) == sorted(reps)
@@ -199,6 +206,113 @@ def test_a_new_article_joins_last_nights_story(two_nights: dict[str, Any]) -> No
     assert len(story) == 1 and None not in story
     assert reps[new_id]["story_id"] in story  # the same story_id across nights
     assert old_ids <= set(reps[new_id]["story_articles"])  # last night's articles served as its context
+
+
+# ---- bad items on stderr and in the exit code ----------------------------------------------------------
+
+def warnings_by_code(stderr: str) -> dict[str, list[str]]:
+    """The log lines naming a problem code ("... [E_BINARY]"), grouped by code."""
+    found: dict[str, list[str]] = {}
+    for ln in stderr.splitlines():
+        if ln.endswith("]") and "[" in ln:
+            found.setdefault(ln.rsplit("[", 1)[1][:-1], []).append(ln)
+    return found
+
+
+def test_bad_drop_items_warn_once_on_stderr_exit_3_and_are_not_retried(tmp_path: Path) -> None:
+    """--quiet is for cron mail: each item that could not be audited is one WARNING line, and the night exits 3,
+    as `mtaudit audit` does for inputs it could not audit. Refused for their content, they are remembered: the next
+    night neither reports them again nor exits 3 for them."""
+    drops = tmp_path / "drops"
+    drops.mkdir()
+    (drops / "001.txt").write_text(excerpt("001"), encoding="utf-8")
+    (drops / "003.txt").write_text(excerpt("003"), encoding="utf-8")
+    (drops / "noise.txt").write_bytes(bytes(range(256)) * 8)
+    (drops / "de.txt").write_text(GERMAN, encoding="utf-8")
+    (drops / "partner.jsonl").write_text("{not json\n", encoding="utf-8")
+    (drops / "blob.jsonl").write_bytes(bytes(range(256)) * 4)
+    cfg = config(tmp_path / "n.toml", [feed_toml("drops", path="drops")])
+    night1 = runner.invoke(app, ["nightly", "--config", str(cfg), "--quiet"])
+    assert night1.exit_code == nightly.EXIT_PARTIAL, night1.output
+    assert night1.stdout == "" and " INFO " not in night1.stderr
+    got = warnings_by_code(night1.stderr)
+    expected = {"E_BINARY": sorted([str(drops / "noise.txt"), str(drops / "blob.jsonl")]), "E_LANGUAGE": [str(drops / "de.txt")],
+                "E_JSON": [f"{drops / 'partner.jsonl'}:1"]}
+    assert set(got) == set(expected), night1.stderr
+    for code, sources in expected.items():
+        assert len(got[code]) == len(sources), night1.stderr
+        for line, source in zip(sorted(got[code]), sources, strict=True):
+            assert " WARNING feed drops: error: " in line and f": {source}: " in line, line
+    assert "language is de" in got["E_LANGUAGE"][0] and "binary data" in got["E_BINARY"][0]
+    assert len(reports_in(tmp_path / "out")) == 2
+
+    night2 = runner.invoke(app, ["nightly", "--config", str(cfg), "--quiet", "--json"])
+    assert night2.exit_code == nightly.EXIT_CLEAN, night2.output
+    assert warnings_by_code(night2.stderr) == {}
+    payload = json.loads(night2.stdout)
+    assert payload["problems"] == [] and payload["feeds"][0]["skipped"] == 0 and payload["error"] is None
+    st = State(tmp_path / "state" / "state.sqlite")
+    try:
+        assert st.counts() == {"reported": 2, "skipped": 4}
+    finally:
+        st.close()
+
+
+def test_a_malformed_feed_and_a_gone_page_are_warned_about(tmp_path: Path) -> None:
+    """Without --quiet too: the W_FEED warning of a feed read despite its errors, and a linked page's 404, each on a
+    WARNING line naming the URL; the 404 counts as a failed item (exit 3) on its night only."""
+    with LoopbackServer() as srv:
+        b = srv.base
+        srv.routes["/loose.xml"] = (
+            f'<?xml version="1.0"?><rss version="2.0"><channel><title>loose</title><item><title>Gone</title>'
+            f"<link>{b}/news/gone.html</link><description>Read it &nbsp; here</description></item></channel></rss>"
+        ).encode()
+        cfg = config(tmp_path / "n.toml", [feed_toml("loose", f"{b}/loose.xml")])
+        night1 = runner.invoke(app, ["nightly", "--config", str(cfg)])
+        night2 = runner.invoke(app, ["nightly", "--config", str(cfg)])
+        gone_hits = len(srv.hits("/news/gone.html"))
+    assert night1.exit_code == nightly.EXIT_PARTIAL, night1.output
+    got = warnings_by_code(night1.stderr)
+    (feed_line,) = got["W_FEED"]
+    assert " WARNING feed loose: warning: " in feed_line and f"{b}/loose.xml: feed is not well-formed; read 1 entries" in feed_line
+    (page_line,) = got["E_HTTP_404"]
+    assert " WARNING feed loose: error: " in page_line and f"{b}/news/gone.html: HTTP 404" in page_line
+    assert "1 skipped" in night1.stderr and "1 item(s) not audited" in night1.stderr
+    assert night2.exit_code == nightly.EXIT_CLEAN, night2.output  # the gone page is not asked for again
+    assert gone_hits == 1 and "E_HTTP_404" not in night2.stderr
+
+
+def test_json_is_printed_when_the_run_cannot_start_or_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--json promises one object on stdout with the exit code, whatever happens; the human line stays on stderr."""
+    missing = runner.invoke(app, ["nightly", "--config", str(tmp_path / "nope.toml"), "--json"])
+    assert missing.exit_code == nightly.EXIT_CONFIG
+    payload = json.loads(missing.stdout)
+    assert payload["exit_code"] == nightly.EXIT_CONFIG and "no such config file" in payload["error"]
+    assert "no such config file" in missing.stderr
+
+    cfg = config(tmp_path / "n.toml", [feed_toml("drops", path="drops")])
+    lock = tmp_path / "state" / "nightly.lock"
+    lock.parent.mkdir()
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.write(fd, b"pid 4242 since 2026-01-15T02:15:00Z\n")
+        locked = runner.invoke(app, ["nightly", "--config", str(cfg), "--json"])
+    finally:
+        os.close(fd)
+    assert locked.exit_code == nightly.EXIT_LOCKED
+    payload = json.loads(locked.stdout)
+    assert payload["exit_code"] == nightly.EXIT_LOCKED and "another nightly run is in progress (pid 4242" in payload["error"]
+
+    def broken(cfg: nightly.NightlyConfig) -> nightly.NightlyResult:
+        raise RuntimeError("disk [full]")
+
+    monkeypatch.setattr(nightly, "run", broken)
+    failed = runner.invoke(app, ["nightly", "--config", str(cfg), "--json"])
+    assert failed.exit_code == nightly.EXIT_FAILED
+    payload = json.loads(failed.stdout)
+    assert payload["exit_code"] == nightly.EXIT_FAILED and "RuntimeError: disk [full]" in payload["error"]
+    assert payload["config"] == str(cfg)
 
 
 # ---- lock, config, exit codes, story ids, index order: no models ------------------------------------
