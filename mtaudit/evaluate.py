@@ -759,6 +759,14 @@ def card_text(det: classifier.Detector) -> str:
               "- Measured and not adopted (2026-11-30, last; same baseline): part-of-speech trigrams inside sentences, the 30 "
               "or 100 commonest in the training articles as shares (a classic translationese feature, Volansky et al. 2015): "
               "0.944 / 0.878 with 30 but seed 000 0.890 after coverage (bar 0.9), 0.929 / 0.861 with 100.",
+              "- Measured and not adopted (2026-11-30, last): Chinese news phrasing kept word for word (a reporter credited in "
+              "brackets, 'relevant departments', 'the masses', 'netizens'; listed while reading the wmt22 dev MT documents ranked lowest, from what "
+              "Chinese-English translation is known to keep, so the held-out half is their fair test; found in 69 of the 342 wmt22 dev MT articles, 2 of 38 human translations, none of the 16 originals nor of "
+              "502 ECB+ articles) as a detector feature: in the article model (`mtaudit train`) 0.946 / 0.888, ECE 50:50 "
+              "0.075 / 0.105, coverage accuracy 0.944, but seed 000 0.8997 after coverage (bar 0.9) and 0.62 alone; in the "
+              "slips model (ad hoc, out-of-fold) 0.960 / 0.906 but 000 0.889 after coverage and 0.55 alone; with 'carry out' "
+              "as well 0.959 / 0.894, 000 0.913 after coverage but 0.59 alone, inside the abstention band. The phrases are "
+              "the `calque` span instead, and Chinese-pivot evidence.",
               "- The original-English seeds 001/003/004 are training negatives (as the issue asks); 000 and 002 are not."]
     return "\n".join(lines) + "\n"
 

@@ -39,6 +39,7 @@ KIND_LABELS = {
     "foreign_leftover": "leftover of another language",
     "pronoun_gender": "pronoun of the wrong gender",
     "day_of_month": "day of the month with no month",
+    "calque": "Chinese news phrasing, word for word",
     "lm_spike": "surprising to a language model",
 }
 SCORE_LABELS = {"chrf": "chrF++", "bleu": "BLEU", "ter": "TER", "semantic": "semantic", "quality": "quality"}

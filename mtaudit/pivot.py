@@ -10,7 +10,8 @@ Three kinds of trace are told apart:
   spelling the other outlets use (the name_mismatch spans), and, more weakly, by several
   names no dictionary knows with no Romance trace beside them;
 - Chinese (or Japanese, Korean) dating: an event dated by the day of the month alone ("said on the
-  10th that"), the way their news writes 10日; two such dates are needed for a guess.
+  10th that"), the way their news writes 10日, and Chinese news phrasing kept word for word ("relevant
+  departments", "(Reporter Gao Wencheng)"); two such traces are needed for a guess.
 
 The result is a language code with a confidence and the evidence, or None.
 """
@@ -97,6 +98,9 @@ def guess(spans: list[dict[str, Any]], sentences: list[str], features: dict[str,
         if kind == "day_of_month":
             score["zh"] += 0.5
             evidence.append(f"{sp['text']!r} for a date: a day of the month with no month, as Chinese news writes 10日")
+        if kind == "calque":
+            score["zh"] += 0.5
+            evidence.append(f"{sp['text']!r}: Chinese news phrasing kept word for word")
         if kind == "name_mismatch" and sp.get("suggestion"):
             rules = arabic_mangling(sp["text"], sp["suggestion"])
             if rules:

@@ -48,7 +48,8 @@ def test_signal_finds_the_damage_in_002(fn: Any, needle: str, span_text: str, su
 
 
 @pytest.mark.parametrize("prefix", ["001", "003", "004"])
-@pytest.mark.parametrize("fn", [signals.foreign_leftover, signals.pronoun_gender, signals.day_of_month, signals.capitalisation])
+@pytest.mark.parametrize("fn", [signals.foreign_leftover, signals.pronoun_gender, signals.day_of_month, signals.calque,
+                                signals.capitalisation])
 def test_reference_free_signals_quiet_on_original_english(prefix: str, fn: Any) -> None:
     article = seed_article(prefix)
     found = [s.text for sent in article.sentences for s in fn(Context(article, sent, [], StoryIndex(), Settings()))]
@@ -112,6 +113,36 @@ def test_pivot_guess_chinese_from_dates_by_the_day() -> None:
     assert g.language == "zh" and g.confidence is not None and 0 < g.confidence < 1
     assert any("10日" in e for e in g.evidence)
     assert pivot.guess(spans[:1], ["Cyprus announced on the 10th that three cases were confirmed."]).language is None
+
+
+@pytest.mark.parametrize(
+    "sentence,found",
+    [
+        # WMT22 zh-en MT (xinhua-zh-01.103929): the dateline's reporter credit and 有关方面
+        ("Xinhua News Agency, Tehran, December 11 (Reporter Gao Wencheng, Wang Shoubao) Iranian President Raisi said on the 11th "
+         "that a good agreement can be reached.", ["(Reporter Gao Wencheng, Wang Shoubao)"]),
+        ("Iran had submitted proposals to other relevant parties in the Iranian nuclear deal.", ["relevant parties"]),
+        ("Relevant departments will carry out inspections and serve the masses.", ["Relevant departments", "the masses"]),
+        ("The photo caused a heated discussion among netizens.", ["netizens"]),
+        # English news: the same words in other roles
+        ("The court found the evidence relevant to the case.", []),
+        ("The relevant question is who pays.", []),
+        ("The reporter (right) asked the minister about the masses of refugees.", []),
+        ("The talks (Reuters reported) resumed in Vienna.", []),
+    ],
+)
+def test_chinese_news_phrasing_kept_word_for_word(sentence: str, found: list[str]) -> None:
+    article = _one_sentence("c", sentence)
+    spans = signals.calque(Context(article, article.sentences[0], [], StoryIndex(), Settings()))
+    assert [sp.text for sp in sorted(spans, key=lambda sp: sp.start)] == found
+    assert all(sentence[sp.start : sp.end] == sp.text and sp.kind == "calque" and "word for word" in sp.reason for sp in spans)
+    assert all(sp.weight == (0.15 if "netizen" in sp.text else 0.3) for sp in spans)  # English China coverage says netizens too
+
+
+def test_pivot_guess_chinese_from_phrasing_and_dates() -> None:
+    spans = [{"kind": "calque", "text": "relevant departments"}, {"kind": "day_of_month", "text": "the 10th"}]
+    g = pivot.guess(spans, ["Relevant departments said on the 10th that the work went well."])
+    assert g.language == "zh" and any("word for word" in e for e in g.evidence)
 
 
 def test_phrase_statistics_see_a_broken_collocation() -> None:
