@@ -10,12 +10,31 @@ from pathlib import Path
 from typing import Any
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)  # reading it means setting it; put it straight back
+    os.umask(mask)
+    return mask
+
+
+# mkstemp creates files 0600 and the rename keeps that: a report a web server or a colleague cannot read.
+# New files get what open() would give them under the process's umask (read at import, while single-threaded)
+NEW_FILE_MODE = 0o666 & ~_umask()
+
+
 def write_bytes(path: Path, data: bytes) -> None:
-    """Write to a temp file in the same folder, fsync, then rename over the target."""
+    """Write to a temp file in the same folder, fsync, then rename over the target.
+
+    The file gets the mode ``open()`` would give it (``NEW_FILE_MODE``), or the one the file it replaces had.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        mode = path.stat().st_mode & 0o7777
+    except OSError:
+        mode = NEW_FILE_MODE
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()

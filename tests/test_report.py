@@ -61,3 +61,18 @@ def test_markdown_keeps_article_html_inert(seed_reports: dict[str, dict[str, Any
         next(s for s in rep["sentences"] if s["flagged"])["text"] = evil
     text = report.markdown(rep)
     assert "<script>" not in text and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co" in text
+
+
+def test_atomic_writes_get_the_mode_open_would_give(tmp_path: Path) -> None:
+    """mkstemp makes files 0600; reports served by a web server or read by colleagues need the umask's mode."""
+    import os
+    import stat
+
+    mask = os.umask(0o022)
+    os.umask(mask)
+    atomic.write_text(tmp_path / "new.md", "x")
+    assert stat.S_IMODE((tmp_path / "new.md").stat().st_mode) == 0o666 & ~mask
+    (tmp_path / "kept.md").write_text("old")
+    (tmp_path / "kept.md").chmod(0o640)
+    atomic.write_text(tmp_path / "kept.md", "new")
+    assert stat.S_IMODE((tmp_path / "kept.md").stat().st_mode) == 0o640 and (tmp_path / "kept.md").read_text() == "new"
