@@ -18,10 +18,10 @@ Columns (stable: new columns may be added, a column's meaning never changes sile
 ``Result.articles``, one row per audited article:
   article_id (str), source (str: file name, file:line or URL), title (str|None), date (str|None),
   story_id (str|None: None when no other article of the batch covers the story), status ("audited"),
-  machine_translated (bool|None: None when abstained), probability (float 0..1, the article's MT
+  machine_translated (pandas nullable boolean: <NA> when abstained), probability (float 0..1, the article's MT
   probability), abstained (bool), pivot_language (str|None), sentences (int), flagged_sentences (int),
-  spans (int: evidence spans), mean_chrf, mean_bleu, mean_ter (float|None: sentence means, 0..100),
-  mean_semantic, mean_quality (float|None: 0..1), method (str: how the verdict was reached),
+  spans (int: evidence spans), mean_chrf, mean_bleu, mean_ter (float: sentence means, NaN without references),
+  mean_semantic, mean_quality (float 0..1, NaN without references), method (str: how the verdict was reached),
   reasons (list[str]: the verdict's reasons), story_articles (list[str]: the other articles of the
   story), signature (str: how the verdict was computed).
 
@@ -30,12 +30,13 @@ Columns (stable: new columns may be added, a column's meaning never changes sile
   index / (sentences - 1), where in the article it sits), start, end (int: character offsets into the
   article text as ingested), text (str), flagged (bool: by spans, or by the sentence model in an
   article judged machine-translated), flagged_by_model (bool), mt_probability (float 0..1: from the
-  spans), model_probability (float|None 0..1: the detector's sentence model; in an article judged
+  spans), model_probability (float 0..1, NaN without a detector: the detector's sentence model; in an article judged
   machine-translated, its variant that also reads SmolLM2 surprisal, unless sentence_lm is off), n_spans (int),
-  chrf, bleu, ter (float|None: against all references, 0..100; TER lower is better), semantic,
-  quality (float|None: 0..1), n_references (int), best_reference (str|None: the most similar
+  chrf, bleu, ter (float, NaN without references: chrF and BLEU 0..100, TER 0 up, an edit rate that passes 100
+  for a sentence far from its references; lower is better), semantic,
+  quality (float 0..1, NaN without references), n_references (int), best_reference (str|None: the most similar
   reference), best_reference_source (str|None), best_reference_article_id (str|None),
-  best_reference_similarity (float|None), repaired (str|None: the sentence with supported
+  best_reference_similarity (float, NaN without references), repaired (str|None: the sentence with supported
   suggestions applied; None when no repair is supported).
 
 ``Result.spans``, one row per evidence span:
@@ -47,7 +48,10 @@ Columns (stable: new columns may be added, a column's meaning never changes sile
 
 ``Result.references``, one row per reference of every sentence (the side-by-side view):
   article_id, sentence_index, rank (int: 0 is the most similar), text, ref_source,
-  ref_article_id (str|None), ref_sentence_index (int|None), similarity (float).
+  ref_article_id (str|None), ref_sentence_index (nullable Int64), similarity (float).
+
+Number columns are float64 whatever the batch (NaN where a value is missing: a sentence with no
+reference has no chrF), so their type does not depend on the data.
 
 ``Result.reports`` holds the report dicts themselves (the JSON contract) and ``Result.problems``
 the inputs that could not be audited or read (``mtaudit.types.Problem``).
@@ -259,7 +263,10 @@ def frames(reports: list[dict[str, Any]]) -> dict[str, pd.DataFrame]:
                 )
     return {
         "articles": _frame(
-            arts, ARTICLE_COLUMNS, {"probability": "float64", "sentences": "int64", "flagged_sentences": "int64", "spans": "int64"}
+            arts, ARTICLE_COLUMNS,
+            {"machine_translated": "boolean", "probability": "float64", "abstained": "bool", "sentences": "int64",
+             "flagged_sentences": "int64", "spans": "int64", **dict.fromkeys(("mean_chrf", "mean_bleu", "mean_ter",
+                                                                             "mean_semantic", "mean_quality"), "float64")},
         ),
         "sentences": _frame(
             sents,
@@ -275,19 +282,33 @@ def frames(reports: list[dict[str, Any]]) -> dict[str, pd.DataFrame]:
                 "model_probability": "float64",
                 "n_spans": "int64",
                 "n_references": "int64",
+                **dict.fromkeys(("chrf", "bleu", "ter", "semantic", "quality", "best_reference_similarity"), "float64"),
             },
         ),
         "spans": _frame(
             spans, SPAN_COLUMNS, {"sentence_index": "int64", "start": "int64", "end": "int64", "weight": "float64", "n_support": "int64"}
         ),
-        "references": _frame(refs, REFERENCE_COLUMNS, {"sentence_index": "int64", "rank": "int64", "similarity": "float64"}),
+        "references": _frame(refs, REFERENCE_COLUMNS,
+                             {"sentence_index": "int64", "rank": "int64", "ref_sentence_index": "Int64", "similarity": "float64"}),
     }
 
 
 def _frame(rows: list[dict[str, Any]], columns: list[str], dtypes: dict[str, str]) -> pd.DataFrame:
-    """Fixed columns and dtypes, so an empty batch has the same shape as a full one."""
+    """Fixed columns and dtypes, whatever the data: an empty batch has the shape of a full one, and a column with a
+    missing value keeps its type (a float column NaN, ``machine_translated`` pandas' nullable boolean, so
+    ``articles[articles.machine_translated]`` works when an article abstains; it was object then, and raised)."""
     frame = pd.DataFrame(rows, columns=columns)
-    return frame.astype({k: v for k, v in dtypes.items() if frame[k].notna().all()}) if len(frame) else frame.astype(dtypes)
+    nullable = {"int64": "Int64", "bool": "boolean"}  # never missing in reports; nullable if a hand-edited one is
+    texts = {k: "str" for k in columns if k in STRING_COLUMNS}  # pandas infers str only when a value is there
+    return frame.astype({**texts, **{k: nullable.get(v, v) if frame[k].isna().any() else v for k, v in dtypes.items()}})
+
+
+# text columns (a string or missing): typed as pandas' str, present or not
+STRING_COLUMNS = frozenset({
+    "article_id", "source", "title", "date", "story_id", "status", "pivot_language", "method", "signature", "text",
+    "best_reference", "best_reference_source", "best_reference_article_id", "repaired", "kind", "reason",
+    "suggestion", "ref_source", "ref_article_id",
+})
 
 
 def from_reports(reports: list[dict[str, Any]], problems: Iterable[Problem] = ()) -> Result:
@@ -336,13 +357,14 @@ def audit(
 ) -> Result:
     """Audit files, folders and raw article texts together (texts can share a story with files).
 
-    ``settings`` defaults to the shipped ``Settings()`` (no config file is read implicitly);
+    ``settings`` defaults to the shipped defaults with the ``MTAUDIT_*`` environment variables over them, as the
+    CLI reads them (``MTAUDIT_CACHE_DIR``, ``MTAUDIT_SENTENCE_LM=0``...), but no config file is read implicitly;
     keyword ``changes`` override single fields, e.g. ``audit(texts, sentence_threshold=0.6)``.
     """
     from mtaudit import pipeline
-    from mtaudit.settings import Settings
+    from mtaudit.settings import load_settings
 
-    settings = settings or Settings()
+    settings = settings or load_settings(default_file=False)
     if changes:
         settings = settings.replace(**changes)
     paths, texts = _split_inputs(paths_or_texts)

@@ -89,10 +89,14 @@ DEVICES = ("auto", "cpu", "cuda")
 LM_PRECISIONS = ("auto", "float32", "bfloat16")
 
 
-def load_settings(config: Path | None = None, **flags: Any) -> Settings:
-    """Layer the sources; unknown keys are an error so a typo never passes silently."""
+def load_settings(config: Path | None = None, default_file: bool = True, **flags: Any) -> Settings:
+    """Layer the sources; unknown keys are an error so a typo never passes silently.
+
+    Without ``config``, ``./mtaudit.toml`` is read when it exists, unless ``default_file`` is off (the Python
+    API: a library call should not depend on the folder it runs in, but ``MTAUDIT_*`` still count).
+    """
     values: dict[str, Any] = {}
-    path = config if config is not None else (DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None)
+    path = config if config is not None else (DEFAULT_CONFIG if default_file and DEFAULT_CONFIG.exists() else None)
     if path is not None:
         with open(path, "rb") as fh:
             table = tomllib.load(fh)

@@ -62,6 +62,22 @@ def test_empty_batch_has_the_same_shape() -> None:
     assert "0 articles" in repr(empty)
 
 
+def test_column_types_do_not_depend_on_the_data(seed_result: Any, seed_frames: api.Result) -> None:
+    """An abstained verdict and an article with no references leave the types as they are on the seeds."""
+    import copy
+
+    lone = copy.deepcopy(next(r for r in seed_result.reports if Path(r["source"]).name.startswith("001")))
+    lone["verdict"].update(machine_translated=None, abstained=True)
+    for s in lone["sentences"]:
+        s.update(scores={}, references=[], model_probability=None)
+    odd = api.from_reports([lone])
+    for name in ("articles", "sentences", "references"):
+        assert getattr(odd, name).dtypes.to_dict() == getattr(seed_frames, name).dtypes.to_dict(), name
+    arts = api.from_reports([*seed_result.reports, lone]).articles
+    assert len(arts[arts.machine_translated]) == 2  # <NA> (abstained) is not selected, and does not raise
+    assert odd.articles.mean_chrf.isna().all() and odd.sentences.chrf.round(1).isna().all()
+
+
 def test_articles_rank_the_machine_translations_first(seed_frames: api.Result) -> None:
     arts = seed_frames.articles.sort_values("probability", ascending=False)
     top = [Path(s).name[:3] for s in arts["source"].head(2)]

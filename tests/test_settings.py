@@ -101,3 +101,19 @@ def test_replace_refuses_unknown_names_and_bad_values() -> None:
         Settings().replace(sentence_treshold=0.7)
     with pytest.raises(ValueError, match=r"mt_prior 1\.0 must lie strictly between 0 and 1"):
         Settings().replace(mt_prior=1.0)
+
+
+def test_the_library_default_reads_the_environment_not_the_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """mtaudit.audit() takes MTAUDIT_* as the CLI does, but not a ./mtaudit.toml that happens to be where it runs."""
+    import mtaudit
+    from mtaudit import pipeline
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mtaudit.toml").write_text("[audit]\nrare_zipf = 0.25\n")
+    monkeypatch.setenv("MTAUDIT_SENTENCE_THRESHOLD", "0.7")
+    assert load_settings().rare_zipf == 0.25  # the CLI reads the folder's file
+    seen: list[Settings] = []
+    monkeypatch.setattr(pipeline, "audit", lambda paths, settings, **kw: seen.append(settings) or pipeline.AuditResult([], []))
+    mtaudit.audit(["A text long enough to be taken for an article, not a path."], rare_zipf=1.5)
+    assert seen[0].sentence_threshold == 0.7 and seen[0].rare_zipf == 1.5
+    assert load_settings(default_file=False).rare_zipf == Settings().rare_zipf
