@@ -27,17 +27,21 @@ runs the pure-Python lexical scores in a helper process, overlapping the neural 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import hashlib
 import json
 import multiprocessing
 import os
+import queue
 import re
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -206,30 +210,160 @@ def _lexical_tag() -> str:
     return _hash(*sigs)[:8]
 
 
-_POOL: ProcessPoolExecutor | None = None
+class LexicalHelper:
+    """The helper process: its own program (``python -c``), fed JSON lines on stdin, answering on stdout.
+
+    Not a multiprocessing child: spawn re-imports the parent's ``__main__`` in the child, so a
+    user script without an ``if __name__ == "__main__"`` guard ran a whole second audit there,
+    and a child's KeyboardInterrupt printed its own traceback. This one imports only this
+    module, gets no Ctrl-C (its own process group, SIGINT ignored), ends at EOF on stdin or when
+    the parent is gone, and says nothing (stderr to /dev/null): a job it fails is redone in the
+    parent, where a real error raises. JSON carries the floats exactly (repr round-trips).
+    """
+
+    def __init__(self) -> None:
+        self.owner = os.getpid()
+        paths = [p for p in sys.path if isinstance(p, str)]  # the parent's: mtaudit imports there as here
+        self._proc = subprocess.Popen(
+            [sys.executable, "-c", _HELPER_CODE, json.dumps(paths), str(self.owner)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            start_new_session=os.name == "posix")
+        self._lock = threading.Lock()
+        self._pending: dict[int, Future[list[dict[str, float]]]] = {}
+        self._next = 0
+        self._closed = False
+        self._outbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()  # submit never waits on the pipe
+        threading.Thread(target=self._write, daemon=True, name="mtaudit-lexical-writer").start()
+        threading.Thread(target=self._read, daemon=True, name="mtaudit-lexical-reader").start()
+
+    @property
+    def pid(self) -> int:
+        return self._proc.pid
+
+    def submit(self, pairs: list[tuple[str, list[str]]]) -> Future[list[dict[str, float]]]:
+        """``lexical_many(pairs)`` in the helper; RuntimeError if it has stopped, as a broken pool raises."""
+        future: Future[list[dict[str, float]]] = Future()
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the lexical helper has stopped")
+            job, self._next = self._next, self._next + 1
+            self._pending[job] = future
+            self._outbox.put(json.dumps({"id": job, "pairs": pairs}).encode("utf-8") + b"\n")
+        return future
+
+    def _write(self) -> None:
+        stdin = self._proc.stdin
+        assert stdin is not None
+        try:
+            while (msg := self._outbox.get()) is not None:
+                stdin.write(msg)
+                stdin.flush()
+        except (OSError, ValueError):  # the helper is gone
+            self._stop()
+        finally:
+            with contextlib.suppress(OSError):
+                stdin.close()  # EOF: an idle helper ends
+
+    def _read(self) -> None:
+        stdout = self._proc.stdout
+        assert stdout is not None
+        try:
+            for line in stdout:
+                answer = json.loads(line)
+                with self._lock:
+                    future = self._pending.pop(answer["id"], None)
+                if future is None or not future.set_running_or_notify_cancel():
+                    continue
+                if "error" in answer:
+                    future.set_exception(RuntimeError(f"lexical helper: {answer['error']}"))
+                else:
+                    future.set_result(answer["values"])
+        except (OSError, ValueError):
+            pass
+        finally:
+            self._stop()  # the helper is gone: what it left unanswered is computed in the parent
+            stdout.close()
+
+    def _stop(self) -> bool:
+        """Take no more jobs and fail the unanswered ones (their callers compute them); True if some were."""
+        with self._lock:
+            self._closed = True
+            pending, self._pending = self._pending, {}
+            self._outbox.put(None)
+        for future in pending.values():
+            if future.set_running_or_notify_cancel():
+                future.set_exception(RuntimeError("the lexical helper has stopped"))
+        return bool(pending)
+
+    def shutdown(self) -> None:
+        """Stop the helper: at once if it is busy (its work is abandoned), else by EOF on its stdin."""
+        if self.owner != os.getpid():  # a forked child's copy: the helper is the parent's to stop
+            return
+        busy = self._stop()
+        try:
+            if busy:
+                raise subprocess.TimeoutExpired(self._proc.args, 0)
+            self._proc.wait(timeout=2.0)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()
+
+
+# The helper's program. SIGINT is ignored before anything else (Ctrl-C is the parent's to handle), and
+# stdout is kept for the answers before any import can print: a stray print goes where stderr goes.
+_HELPER_CODE = ("import signal; signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+                "import os; answers = os.dup(1); os.dup2(2, 1)\n"
+                "import json, sys; sys.path[:] = json.loads(sys.argv[1])\n"
+                "from mtaudit.score import _serve; _serve(int(sys.argv[2]), answers)\n")
+
+
+def _serve(parent: int, answers_fd: int) -> None:
+    """In the helper: answer each request line on stdin with ``lexical_many`` of its pairs, until EOF."""
+    _exit_with_parent(parent)
+    answers = os.fdopen(answers_fd, "wb")
+    for line in sys.stdin.buffer:
+        request = json.loads(line)
+        try:
+            answer: dict[str, Any] = {"id": request["id"], "values": lexical_many(request["pairs"])}
+        except Exception as exc:  # the parent computes it again and raises there
+            answer = {"id": request["id"], "error": repr(exc)}
+        try:
+            answers.write(json.dumps(answer).encode("utf-8") + b"\n")
+            answers.flush()
+        except OSError:  # the parent is gone
+            os._exit(0)
+
+
+_POOL: LexicalHelper | None = None
 _POOL_LOCK = threading.Lock()
+_AT_EXIT = False
 
 
-def _pool() -> ProcessPoolExecutor | None:
+def _pool() -> LexicalHelper | None:
     """One helper process for the lexical scores, or None where one cannot or should not run.
 
-    Not in a daemonic process (a Dask worker: it may not have children, and the cluster
-    already fills the cores) nor with ``MTAUDIT_LEXICAL_PROCESS=0``. Spawned, not forked: the
-    helper imports only sacrebleu and this module, never torch.
+    Not in a daemonic process (a Dask worker: the cluster already fills the cores) nor with
+    ``MTAUDIT_LEXICAL_PROCESS=0``. A fresh interpreter, not a fork: the helper imports only
+    sacrebleu and this module, never torch, and never the parent's ``__main__``.
     """
-    global _POOL
-    if os.environ.get("MTAUDIT_LEXICAL_PROCESS", "1") == "0" or multiprocessing.current_process().daemon:
+    global _POOL, _AT_EXIT
+    if (os.environ.get("MTAUDIT_LEXICAL_PROCESS", "1") == "0" or multiprocessing.current_process().daemon
+            or not sys.executable):
         return None
     with _POOL_LOCK:
-        if _POOL is None:
-            _POOL = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
-                                        initializer=_exit_with_parent, initargs=(os.getpid(),))
-            atexit.register(shutdown_pool)
+        if _POOL is None or _POOL.owner != os.getpid():  # a forked child starts its own
+            try:
+                _POOL = LexicalHelper()
+            except OSError:  # no interpreter to start: computed in-process
+                return None
+            if not _AT_EXIT:
+                atexit.register(shutdown_pool)
+                _AT_EXIT = True
         return _POOL
 
 
 def _exit_with_parent(parent: int) -> None:
-    """In the helper: end when the parent process is gone (killed with SIGKILL it cannot stop us)."""
+    """In the helper: end when the parent process is gone, even mid-job (EOF on stdin is seen only between jobs)."""
 
     def watch() -> None:
         while True:
@@ -241,12 +375,12 @@ def _exit_with_parent(parent: int) -> None:
 
 
 def shutdown_pool() -> None:
-    """Stop the helper process (also run at exit)."""
+    """Stop the helper process (also run at exit); a later job starts a new one."""
     global _POOL
     with _POOL_LOCK:
-        if _POOL is not None:
-            _POOL.shutdown(wait=True, cancel_futures=True)
-            _POOL = None
+        helper, _POOL = _POOL, None
+    if helper is not None:
+        helper.shutdown()
 
 
 class LexicalJob:
@@ -267,8 +401,8 @@ class LexicalJob:
         pool = _pool() if background and self.missing else None
         if pool is not None:
             try:
-                self.future = pool.submit(lexical_many, list(self.missing.values()))
-            except RuntimeError:  # a broken or shut-down pool: compute here instead
+                self.future = pool.submit(list(self.missing.values()))
+            except RuntimeError:  # a stopped helper: compute here instead
                 self.future = None
 
     def result(self) -> list[dict[str, float] | None]:

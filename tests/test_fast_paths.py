@@ -88,7 +88,7 @@ def test_helper_ends_when_its_parent_is_killed(tmp_path: Any) -> None:
 
     code = ("import os, sys\nfrom mtaudit import score\nfrom mtaudit.settings import Settings\n"
             f"job = score.submit_lexical(['a b c'], [['a b d']], Settings(cache_dir={str(tmp_path)!r}))\njob.result()\n"
-            "print([p.pid for p in score._POOL._processes.values()][0], flush=True)\nsys.stdin.read()\n")
+            "print(score._POOL.pid, flush=True)\nsys.stdin.read()\n")
     proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     helper = int(proc.stdout.readline())  # type: ignore[union-attr]
     proc.send_signal(signal.SIGKILL)
