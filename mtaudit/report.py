@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,10 @@ SUMMARY_COLUMNS = [
     "abstained", "pivot_language", "sentences", "flagged_sentences", "spans",
     "mean_chrf", "mean_bleu", "mean_ter", "mean_semantic", "mean_quality",
 ]
+REPORT_FILE = re.compile(r"^[0-9a-f]{16}\.json$")  # <article_id>.json: one article's report, written last
+ARTICLE_FILE = re.compile(r"^[0-9a-f]{16}\.(json|md|html)$")
+SUMMARY_FILES = ("summary.csv", "summary.parquet", "summary.json")
+INDEX_FILE = "index.html"
 
 
 @lru_cache(maxsize=1)
@@ -156,3 +161,62 @@ def write_summary(reports: list[dict[str, Any]], problems: list[dict[str, Any]],
     atomic.write_bytes(Path(out) / "summary.parquet", buf.getvalue())
     records = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")  # a missing value is null, not NaN
     atomic.write_json(Path(out) / "summary.json", {**meta, "articles": records, "problems": problems})
+
+
+def report_ids(folder: Path) -> set[str]:
+    """The article ids with a ``<article_id>.json`` report in ``folder`` (none when there is no folder)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return set()
+    return {p.name[:-5] for p in folder.iterdir() if REPORT_FILE.match(p.name) and p.is_file()}
+
+
+def outputs(folder: Path) -> list[Path]:
+    """The files an audit writes in ``folder``: article reports and pages, the summary, the index.
+
+    Only these names, so cleaning a folder never touches what someone else keeps there
+    (inputs, notes, a nightly job's ``runs/``).
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    names = set(SUMMARY_FILES) | {INDEX_FILE}
+    return sorted(p for p in folder.iterdir() if (ARTICLE_FILE.match(p.name) or p.name in names) and p.is_file())
+
+
+def clean(folder: Path) -> list[Path]:
+    """Remove an earlier run's files (:func:`outputs`) so the folder holds this run's alone; returns what went."""
+    removed = []
+    for path in outputs(folder):
+        path.unlink(missing_ok=True)
+        removed.append(path)
+    return removed
+
+
+def recorded_summary(folder: Path) -> dict[str, Any]:
+    """The ``summary.json`` an audit left in ``folder``, or {} when there is none or it cannot be read."""
+    try:
+        obj = json.loads((Path(folder) / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return obj if isinstance(obj, dict) else {}
+
+
+def rewrite_summary(reports: list[dict[str, Any]], folder: Path, out: Path, version: str) -> list[Path]:
+    """Write the summary of ``reports`` (a folder's, as ``mtaudit report`` ranks them) to ``out``.
+
+    An audit's summary lists only that run's articles; a folder that also holds an earlier run's
+    reports would then disagree with its own index. The problems and inputs the audit recorded in
+    ``folder``'s summary.json are kept: the reports cannot tell which inputs failed.
+    """
+    old = recorded_summary(folder)
+    problems = [p for p in old.get("problems") or [] if isinstance(p, dict)]
+    signatures = sorted({r["signature"] for r in reports})
+    meta = {
+        "version": version,
+        "signature": signatures[0] if len(signatures) == 1 else None,  # None: the reports come from differently configured runs
+        "inputs": old.get("inputs") if isinstance(old.get("inputs"), list) else [],
+        "rewritten_by": "mtaudit report",
+    }
+    write_summary(reports, problems, out, meta)
+    return [Path(out) / name for name in SUMMARY_FILES]

