@@ -164,6 +164,29 @@ def _tip(sp: dict[str, Any], sources: dict[str, str]) -> str:
     return " · ".join(parts)
 
 
+def flag_probability(sentence: dict[str, Any]) -> float:
+    """The probability behind a sentence's flag, the one a reader should see beside it.
+
+    A sentence the detector's sentence model flagged may have no span at all (spans' probability
+    0.0), so the spans' probability alone reads as "no evidence" next to a flag: where the model
+    flagged the sentence its probability counts too, whichever of the two is larger.
+    """
+    p = float(sentence["mt_probability"])
+    model = sentence.get("model_probability")
+    if model is not None and "sentence model" in flagged_by(sentence):
+        p = max(p, float(model))
+    return p
+
+
+def _flag_tip(sentence: dict[str, Any]) -> str:
+    """Hover text for a sentence's probability: what flagged it and both probabilities."""
+    by = flagged_by(sentence)
+    parts = [("flagged by " + " and ".join(by)) if sentence["flagged"] and by else "not flagged", f"spans {sentence['mt_probability']:.2f}"]
+    if sentence.get("model_probability") is not None:
+        parts.append(f"sentence model {sentence['model_probability']:.2f}")
+    return " · ".join(parts)
+
+
 def _article_view(report: dict[str, Any], sources: dict[str, str]) -> dict[str, Any]:
     """Everything the article template shows, as plain data."""
     v = report["verdict"]
@@ -210,6 +233,8 @@ def _article_view(report: dict[str, Any], sources: dict[str, str]) -> dict[str, 
                 "evidence": bool(s["flagged"] or s["spans"]),
                 "flagged_by": flagged_by(s),
                 "model_probability": s.get("model_probability"),
+                "flag_probability": flag_probability(s),
+                "flag_tip": _flag_tip(s),
             }
         )
     kinds = sorted({sp["kind"] for s in report["sentences"] for sp in s["spans"]})

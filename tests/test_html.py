@@ -326,3 +326,60 @@ def test_notebook_fragment_styles_only_itself(seed_reports: dict[str, dict[str, 
     flagged = [str(s["index"]) for s in seed_reports["000"]["sentences"] if s["flagged"]]
     assert re.findall(r'<article class="card[^"]*" id="e(\d+)"', frag) == flagged
     assert 'data-suggestion="Xinhua"' in frag
+
+
+def sentence_items(page: str) -> dict[int, tuple[dict[str, str | None], str, str]]:
+    """Article-text lines by sentence index: the <li> attributes, the shown probability and its tooltip."""
+    dom = Dom(page)
+    attrs = {int(a["data-index"] or -1): a for t, a in dom.tags if t == "li" and "sent" in (a.get("class") or "").split()}
+    shown = {int(i): (tip, re.sub(r"<[^>]+>", " ", text).strip())
+             for i, tip, text in re.findall(r'<li id="s(\d+)".*?<span class="p" title="([^"]*)">(.*?)</span>\s*</li>', page, re.S)}
+    assert set(attrs) == set(shown)
+    return {i: (attrs[i], *shown[i]) for i in attrs}
+
+
+def test_sentence_shows_the_probability_that_flagged_it(pages: dict[str, Path], seed_reports: dict[str, dict[str, Any]]) -> None:
+    """A sentence only the sentence model flagged read data-p="0.0" (000 s24: 0.30) beside its flag: each line carries
+    both probabilities and what flagged it, and shows the probability behind its flag."""
+    model_only = 0
+    for key in ("000", "002"):
+        rep = seed_reports[key]
+        items = sentence_items(pages[key].read_text(encoding="utf-8"))
+        assert set(items) == {s["index"] for s in rep["sentences"]}
+        for s in rep["sentences"]:
+            attrs, tip, shown = items[s["index"]]
+            by = report.flagged_by(s) if s["flagged"] else []
+            p = max(s["mt_probability"], s["model_probability"]) if "sentence model" in by else s["mt_probability"]
+            assert float(attrs["data-p"] or "nan") == pytest.approx(p), (key, s["index"])
+            assert float(attrs["data-p-spans"] or "nan") == pytest.approx(s["mt_probability"])
+            assert float(attrs["data-p-model"] or "nan") == pytest.approx(s["model_probability"])
+            assert attrs["data-flagged-by"] == ",".join(by)
+            assert f"spans {s['mt_probability']:.2f}" in tip and f"sentence model {s['model_probability']:.2f}" in tip
+            if s["flagged"]:
+                assert p >= 0.5 and shown.startswith(f"{p:.2f}"), (key, s["index"], shown)
+                assert tip.startswith("flagged by " + " and ".join(by))
+                assert ("model" in shown) == ("sentence model" in by)
+            if by == ["sentence model"]:
+                model_only += 1
+                assert "by-model" in (attrs["class"] or "") and float(attrs["data-p"] or 0) >= 0.6
+    assert model_only >= 6
+    s24 = sentence_items(pages["000"].read_text(encoding="utf-8"))[24]
+    assert report.flagged_by(next(s for s in seed_reports["000"]["sentences"] if s["index"] == 24)) == ["sentence model"]
+    assert s24[0]["data-p-spans"] == "0.3" and float(s24[0]["data-p"] or 0) >= 0.6
+
+
+def test_flag_probability_without_models() -> None:
+    """The page's probability rule on hand-made sentences: the model's counts only where it flagged the sentence."""
+    base = {"index": 0, "start": 0, "end": 10, "text": "Some text.", "spans": [], "references": [], "repaired": None, "scores": {}}
+    assert html.flag_probability({**base, "flagged": True, "flagged_by": ["sentence model"], "mt_probability": 0.0, "model_probability": 0.84}) == 0.84
+    assert html.flag_probability({**base, "flagged": True, "flagged_by": ["spans", "sentence model"], "mt_probability": 0.9, "model_probability": 0.7}) == 0.9
+    assert html.flag_probability({**base, "flagged": False, "flagged_by": [], "mt_probability": 0.45, "model_probability": 0.58}) == 0.45
+    assert html.flag_probability({**base, "flagged": True, "mt_probability": 0.7, "model_probability": None}) == 0.7  # an older report
+    rep = {
+        "article_id": "0" * 16, "source": "a.txt", "title": None, "date": None, "story_id": None, "signature": "sig",
+        "verdict": {"machine_translated": True, "probability": 0.9, "pivot_language": None, "abstained": False, "reasons": []},
+        "sentences": [{**base, "flagged": True, "flagged_by": ["sentence model"], "mt_probability": 0.0, "model_probability": 0.84}],
+    }
+    attrs, tip, shown = sentence_items(html.article_page(rep))[0]
+    assert (attrs["data-p"], attrs["data-p-spans"], attrs["data-p-model"], attrs["data-flagged-by"]) == ("0.84", "0.0", "0.84", "sentence model")
+    assert shown == "0.84 model" and tip == "flagged by sentence model · spans 0.00 · sentence model 0.84"
