@@ -108,16 +108,24 @@ def _prepare(chunk: list[Article], story_of: dict[str, str | None], by_story: di
              sources: dict[str, str], settings: Settings) -> list[_Prepared]:
     """Align, detect and reference a chunk, and start its lexical scores in the helper process."""
     aligned = []
+    copies_of: dict[str, list[Article]] = {}
     for article in chunk:
         sid = story_of.get(article.article_id)
         others = [o for o in by_story.get(sid, []) if o.article_id != article.article_id] if sid else []
+        copies = align.near_copies(article, others, settings)
+        others = [o for o in others if o.article_id not in {c.article_id for c in copies}]
         aligned.append((article, sid, others, align.align(article, others, settings)))
+        copies_of[article.article_id] = copies
     _prefetch_merges(aligned, settings)
     out = []
     for article, sid, others, links in aligned:
         index = signals.StoryIndex.build(others)
         evidence = detect.sentences(article, links, index, settings)
         verdict = detect.model_verdict(article, evidence, settings, has_context=bool(others))
+        if copies_of[article.article_id]:
+            ids = ", ".join(sorted(o.article_id for o in copies_of[article.article_id]))
+            verdict.reasons.append(f"not counted as other coverage: {len(copies_of[article.article_id])} near-copies of this "
+                                   f"article in the batch ({ids}); a copy repeats its errors, it does not confirm them")
         evidence = detect.flag_by_model(evidence, verdict)
         by_id = {o.article_id: o for o in others}
         refs = [reference.references(links[s.index], sources, settings, sentence=s.text, articles=by_id) for s in article.sentences]

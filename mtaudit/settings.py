@@ -38,6 +38,9 @@ class Settings:
     # alignment and references
     align_top_k: int = 4
     align_min_similarity: float = 0.45
+    # another article of the story whose sentences are this share (either way) of near-verbatim copies of ours is a
+    # copy (syndication, a republished feed item): it repeats our errors, it does not confirm them, so it is no coverage
+    copy_share: float = 0.8
     reference_min_similarity: float = 0.6
     max_references: int = 3
     # detection

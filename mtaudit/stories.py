@@ -15,7 +15,7 @@ from datetime import date
 
 import numpy as np
 
-from mtaudit import embed, engine, registry
+from mtaudit import align, embed, engine, registry
 from mtaudit.settings import Settings
 from mtaudit.types import Article
 
@@ -175,4 +175,5 @@ def signature(settings: Settings) -> str:
     return (
         f"story:0.7cos+0.3jaccard(ner:{registry.describe('ner')})|thr:{settings.story_threshold}"
         f"|window:{settings.story_window_days}d|k:{settings.story_neighbors}|blocked-knn|max:{MAX_STORY}"
+        f"|copies:{settings.copy_share}@ratio{align.COPY_RATIO}"
     )

@@ -113,3 +113,27 @@ def test_damaged_sentences_score_lower(seed_reports: dict[str, dict[str, Any]]) 
     clean = [s["scores"]["semantic"] for k in ("001", "003", "004") for s in seed_reports[k]["sentences"] if s["scores"]["semantic"] is not None]
     assert flagged and clean
     assert statistics.median(flagged) < statistics.median(clean)
+
+
+def test_a_republished_copy_is_not_other_coverage(seed_result: Any, settings: Any) -> None:
+    """A copy of 000 with a word or two changed (syndication, a republished feed item) shares its errors: counted as
+    an outlet it would back "the eleventh". Both stay flagged as they are without it, and say why the copy is left out."""
+    from pathlib import Path
+
+    from mtaudit import align, ingest, pipeline
+
+    seeds = sorted(Path("seeds").glob("*.txt"))
+    text = next(p for p in seeds if p.name.startswith("000")).read_text(encoding="utf-8")
+    copy = text.replace("Oval Office", "Oval office").replace("Thursday", "thursday")
+    assert copy != text
+    res = pipeline.audit([*seeds], settings, texts=[copy])
+    by_source = {Path(r["source"]).name[:3] if r["source"].startswith("seeds") else "copy": r for r in res.reports}
+    alone = next(r for r in seed_result.reports if Path(r["source"]).name.startswith("000"))
+    for key in ("000", "copy"):
+        v = by_source[key]["verdict"]
+        assert v["machine_translated"] is True and v["probability"] == pytest.approx(alone["verdict"]["probability"], abs=0.01)
+        assert any("near-copies" in r for r in v["reasons"])
+    assert by_source["000"]["story_articles"] == alone["story_articles"]  # the copy is no coverage
+    a, _ = ingest.parse(text, "a", settings)
+    b, _ = ingest.parse(next(p for p in seeds if p.name.startswith("001")).read_text(encoding="utf-8"), "b", settings)
+    assert a is not None and b is not None and align.near_copies(a, [b], settings) == []  # one story, own words
