@@ -60,7 +60,6 @@ the inputs that could not be audited or read (``mtaudit.types.Problem``).
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -147,7 +146,6 @@ REFERENCE_COLUMNS = [
     "ref_sentence_index",
     "similarity",
 ]
-_REPORT_NAME = re.compile(r"^[0-9a-f]{16}\.json$")
 _MAX_PATH = 4096
 
 
@@ -380,6 +378,7 @@ def load_reports(folder: str | Path, validate: bool = True) -> Result:
     """
     from jsonschema import ValidationError
 
+    from mtaudit.report import REPORT_FILE
     from mtaudit.report import validate as check
 
     folder = Path(folder)
@@ -387,7 +386,7 @@ def load_reports(folder: str | Path, validate: bool = True) -> Result:
         raise FileNotFoundError(f"no reports folder at {folder}")
     reports: list[dict[str, Any]] = []
     problems: list[Problem] = []
-    for path in sorted(p for p in folder.iterdir() if _REPORT_NAME.match(p.name)):
+    for path in sorted(p for p in folder.iterdir() if REPORT_FILE.match(p.name)):
         try:
             rep = json.loads(path.read_text(encoding="utf-8"))
             if validate:
