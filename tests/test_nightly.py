@@ -6,6 +6,7 @@ on real text while each night audits only a handful of short articles.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -282,6 +283,19 @@ def test_a_malformed_feed_and_a_gone_page_are_warned_about(tmp_path: Path) -> No
     assert gone_hits == 1 and "E_HTTP_404" not in night2.stderr
 
 
+@contextlib.contextmanager
+def held_lock(lock: Path) -> Iterator[None]:
+    """The nightly lock held as another run (pid 4242) holds it, until the block ends."""
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.write(fd, b"pid 4242 since 2026-01-15T02:15:00Z\n")
+        yield
+    finally:
+        os.close(fd)
+
+
 def test_json_is_printed_when_the_run_cannot_start_or_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """--json promises one object on stdout with the exit code, whatever happens; the human line stays on stderr."""
     missing = runner.invoke(app, ["nightly", "--config", str(tmp_path / "nope.toml"), "--json"])
@@ -291,15 +305,8 @@ def test_json_is_printed_when_the_run_cannot_start_or_fails(tmp_path: Path, monk
     assert "no such config file" in missing.stderr
 
     cfg = config(tmp_path / "n.toml", [feed_toml("drops", path="drops")])
-    lock = tmp_path / "state" / "nightly.lock"
-    lock.parent.mkdir()
-    fd = os.open(lock, os.O_RDWR | os.O_CREAT)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        os.write(fd, b"pid 4242 since 2026-01-15T02:15:00Z\n")
+    with held_lock(tmp_path / "state" / "nightly.lock"):
         locked = runner.invoke(app, ["nightly", "--config", str(cfg), "--json"])
-    finally:
-        os.close(fd)
     assert locked.exit_code == nightly.EXIT_LOCKED
     payload = json.loads(locked.stdout)
     assert payload["exit_code"] == nightly.EXIT_LOCKED and "another nightly run is in progress (pid 4242" in payload["error"]
@@ -330,15 +337,8 @@ def test_drop_files_still_being_written_wait_for_the_next_run(tmp_path: Path) ->
 
 def test_a_second_run_exits_with_its_own_code_while_the_first_holds_the_lock(tmp_path: Path) -> None:
     cfg = config(tmp_path / "n.toml", [feed_toml("drops", path="drops")])
-    lock = tmp_path / "state" / "nightly.lock"
-    lock.parent.mkdir()
-    fd = os.open(lock, os.O_RDWR | os.O_CREAT)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        os.write(fd, b"pid 4242 since 2026-01-15T02:15:00Z\n")
+    with held_lock(tmp_path / "state" / "nightly.lock"):
         result = runner.invoke(app, ["nightly", "--config", str(cfg)])
-    finally:
-        os.close(fd)
     assert result.exit_code == nightly.EXIT_LOCKED
     assert "another nightly run is in progress (pid 4242" in result.output
     assert not (tmp_path / "state" / "state.sqlite").exists()  # it touched nothing

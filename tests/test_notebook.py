@@ -7,7 +7,6 @@ import contextlib
 import json
 import re
 import shutil
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -43,19 +42,20 @@ def outputs(nb: Any, mime: str) -> list[str]:
     return found
 
 
+def make_figures() -> Any:
+    """notebooks/figures/make_figures.py, the script that runs the notebook for the README: its kernel spec is ours."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_figures", REPO / "notebooks" / "figures" / "make_figures.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def kernel_env(tmp: Path, **extra: str | None) -> pytest.MonkeyPatch:
     """Environment for a kernel that is this interpreter (the .venv's), set until ``undo()``; a None value unsets."""
-    spec = tmp / "jupyter" / "kernels" / KERNEL
-    spec.mkdir(parents=True, exist_ok=True)
-    (spec / "kernel.json").write_text(
-        json.dumps(
-            {
-                "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-                "display_name": "mtaudit tests",
-                "language": "python",
-            }
-        )
-    )
+    make_figures().write_kernel(tmp / "jupyter", KERNEL, "mtaudit tests")
     mp = pytest.MonkeyPatch()
     base = {"JUPYTER_PATH": str(tmp / "jupyter"), "JUPYTER_RUNTIME_DIR": str(tmp / "runtime"), "IPYTHONDIR": str(tmp / "ipython"), "MPLBACKEND": "Agg"}
     for key, value in {**base, **extra}.items():

@@ -32,22 +32,20 @@ def reports_folder(wanted: Path, scratch: Path) -> Path:
     return scratch
 
 
+def write_kernel(jupyter_path: Path, name: str, display_name: str) -> None:
+    """A kernel spec under ``jupyter_path`` that runs this interpreter (the .venv's, with mtaudit), not a system one."""
+    spec = jupyter_path / "kernels" / name
+    spec.mkdir(parents=True, exist_ok=True)
+    argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    (spec / "kernel.json").write_text(json.dumps({"argv": argv, "display_name": display_name, "language": "python"}))
+
+
 def run_notebook(reports: Path, figures: Path, scratch: Path) -> None:
     """Execute the notebook with this interpreter as its kernel; its cells save the PNGs."""
     import nbclient
     import nbformat
 
-    spec = scratch / "jupyter" / "kernels" / "mtaudit-figures"
-    spec.mkdir(parents=True, exist_ok=True)
-    (spec / "kernel.json").write_text(
-        json.dumps(
-            {
-                "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-                "display_name": "mtaudit",
-                "language": "python",
-            }
-        )
-    )
+    write_kernel(scratch / "jupyter", "mtaudit-figures", "mtaudit")
     os.environ.update({"JUPYTER_PATH": str(scratch / "jupyter"), "MTAUDIT_REPORTS": str(reports), "MTAUDIT_FIGURES": str(figures)})
     nb = nbformat.read(NOTEBOOK, as_version=4)
     nbclient.NotebookClient(
