@@ -41,21 +41,22 @@ def align(article: Article, others: list[Article], settings: Settings) -> dict[i
 COPY_RATIO = 95  # rapidfuzz ratio at which two sentences are the same sentence (a typo or a quote mark apart)
 
 
-def near_copies(article: Article, others: list[Article], settings: Settings) -> list[Article]:
-    """The other articles that are copies of this one: ``copy_share`` of either's sentences near-verbatim in the other.
+def split_copies(article: Article, others: list[Article], settings: Settings) -> tuple[list[Article], list[Article]]:
+    """The other articles of the story as (coverage, copies): a copy has ``copy_share`` of either's sentences
+    near-verbatim in the other.
 
     A syndicated or republished copy of a machine-translated article carries the same "the eleventh" and would
     count as an outlet agreeing with it; outlets that wrote their own text share a quote or two, not most of it.
+    The audit and the coverage fit both take their coverage from here.
     """
-    if not article.sentences:
-        return []
     mine = [s.text for s in article.sentences]
-    found = []
+    coverage, copies = [], []
     for other in others:
         theirs = [s.text for s in other.sentences]
-        if not theirs:
-            continue
-        same = process.cdist(mine, theirs, scorer=fuzz.ratio, score_cutoff=COPY_RATIO, workers=1) > 0
-        if max(same.any(axis=1).mean(), same.any(axis=0).mean()) >= settings.copy_share:
-            found.append(other)
-    return found
+        if mine and theirs:
+            same = process.cdist(mine, theirs, scorer=fuzz.ratio, score_cutoff=COPY_RATIO, workers=1) > 0
+            if max(same.any(axis=1).mean(), same.any(axis=0).mean()) >= settings.copy_share:
+                copies.append(other)
+                continue
+        coverage.append(other)
+    return coverage, copies

@@ -128,10 +128,9 @@ def audited(stories: list[dict[str, Any]], settings: Any, progress: Progress | N
             original = texts[v["doc_id"]].split("\n")
             for label, lines in ((0, original), (1, v["damaged"])):
                 art = storyeval.lines_article(lines, f"{v['doc_id']}:{label}")
-                copies = {c.article_id for c in align.near_copies(art, others, settings)}  # no coverage, as in the audit
-                mine = [o for o in others if o.article_id not in copies]
-                index_mine = index if not copies else signals.StoryIndex.build(mine)
-                evidence = detect.sentences(art, align.align(art, mine, settings), index_mine, settings)
+                kept, copies = align.split_copies(art, others, settings)  # a copy is no coverage, as in the audit
+                story_index = signals.StoryIndex.build(kept) if copies else index
+                evidence = detect.sentences(art, align.align(art, kept, settings), story_index, settings)
                 yield {"story": story["story"], "victim": v, "label": label, "article": art, "evidence": evidence,
                        "original": original}
         if progress:

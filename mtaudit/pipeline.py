@@ -112,8 +112,7 @@ def _prepare(chunk: list[Article], story_of: dict[str, str | None], by_story: di
     for article in chunk:
         sid = story_of.get(article.article_id)
         others = [o for o in by_story.get(sid, []) if o.article_id != article.article_id] if sid else []
-        copies = align.near_copies(article, others, settings)
-        others = [o for o in others if o.article_id not in {c.article_id for c in copies}]
+        others, copies = align.split_copies(article, others, settings)
         aligned.append((article, sid, others, align.align(article, others, settings)))
         copies_of[article.article_id] = copies
     _prefetch_merges(aligned, settings)

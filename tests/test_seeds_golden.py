@@ -136,4 +136,4 @@ def test_a_republished_copy_is_not_other_coverage(seed_result: Any, settings: An
     assert by_source["000"]["story_articles"] == alone["story_articles"]  # the copy is no coverage
     a, _ = ingest.parse(text, "a", settings)
     b, _ = ingest.parse(next(p for p in seeds if p.name.startswith("001")).read_text(encoding="utf-8"), "b", settings)
-    assert a is not None and b is not None and align.near_copies(a, [b], settings) == []  # one story, own words
+    assert a is not None and b is not None and align.split_copies(a, [b], settings) == ([b], [])  # one story, own words
