@@ -693,22 +693,22 @@ def eval_cmd(
         raise typer.Exit(EXIT_USAGE) from exc
     for line in summary["problems"]:
         err.print(f"[yellow]error[/yellow]: {escape(line)}")
-    code = EXIT_PARTIAL if summary["problems"] else EXIT_CLEAN
     if not preds:
         err.print(f"[red]error:[/red] no row of {escape(str(data))} could be read")
-        code = EXIT_USAGE
-    if predictions is not None and preds:
+        if as_json:
+            typer.echo(json.dumps(summary, ensure_ascii=False))
+        raise typer.Exit(EXIT_USAGE)
+    code = EXIT_PARTIAL if summary["problems"] else EXIT_CLEAN
+    if predictions is not None:
         evaluate.write_predictions(preds, predictions)
     if as_json:
         typer.echo(json.dumps(summary, ensure_ascii=False))
-        raise typer.Exit(code)
-    if not preds:
         raise typer.Exit(code)
     _print_metrics(summary, f"{data.name}: {summary['rows']} rows, {summary['labelled']} labelled")
     err.print(f"scored by: {summary['scored_by']}; {summary['seconds_per_article'] * 1000:.0f} ms per article; {summary['signature']}")
     if summary["prior"] != 0.5:
         err.print(f"probabilities calibrated to a share of machine translation of {summary['prior']:g} ({summary['prior_source']})")
-    if predictions is not None and preds:
+    if predictions is not None:
         err.print(f"predictions written to {predictions}")
     raise typer.Exit(code)
 

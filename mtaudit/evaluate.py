@@ -493,8 +493,7 @@ def evaluate_file(
         else:
             pred = detector.predict(sents, settings, cache)
         how = "seen-in-training" if text_sha(row["text"]) in seen else "model"
-        preds.append({"id": row["id"], "label": row.get("label"), "probability": pred.probability,
-                      "verdict": verdict_word(pred.machine_translated), "how": how})
+        preds.append({"id": row["id"], "label": row.get("label"), "probability": pred.probability, "how": how})
         if progress:
             progress("predict", n + 1, len(rows))
     per_article = spent / max(timed, 1)
@@ -510,7 +509,7 @@ def evaluate_file(
         for p, moved in zip(preds, classifier.shift_prior([p["probability"] for p in preds], prior_used)):
             p["probability"] = float(moved)
     threshold, band = settings.article_threshold, settings.abstain_band  # as the audit decides (settings, then flags)
-    for p in preds:
+    for p in preds:  # every verdict here, once the probability is final (out-of-fold, moved to the prior)
         p["verdict"] = verdict_word(classifier.decide(p["probability"], threshold, band)[0])
     labelled = [p for p in preds if p["label"] in LABELS]
     summary: dict[str, Any] = {"file": str(path), "rows": len(rows), "labelled": len(labelled), "problems": problems,
