@@ -144,7 +144,6 @@ def audit(
                     report.clean(out_dir)
                     run.cleaned, earlier = True, set()
                 report.write_article(rep, out_dir, ("json",) + tuple(f for f in fmt if f != "json"))
-                run.written.add(rep["article_id"])
                 run.result.reports.append(report.slim(rep))
     except KeyboardInterrupt:  # Ctrl-C: what was finished is on disk; give it a summary, not a traceback
         run.interrupted = True
@@ -159,7 +158,7 @@ def audit(
             html.write_index(result.reports, out_dir)
     for p in result.problems:
         err.print(_problem_line(p), highlight=False)
-    stale = earlier - run.written
+    stale = earlier - {r["article_id"] for r in result.reports}  # what this run did not write over
     if stale and result.reports:
         n = len(stale)
         err.print(f"[yellow]warning[/yellow]: {n} report{'s' if n != 1 else ''} from an earlier run {'are' if n != 1 else 'is'} in "
@@ -197,7 +196,6 @@ class _Run:
 
         self.result = pipeline.AuditResult([], [])
         self.total: int | None = None  # articles found by the ingest; None until it is done
-        self.written: set[str] = set()  # article ids whose report this run wrote
         self.cleaned = False
         self.interrupted = False
 

@@ -159,8 +159,7 @@ def write_summary(reports: list[dict[str, Any]], problems: list[dict[str, Any]],
     buf = io.BytesIO()
     frame.to_parquet(buf, index=False)
     atomic.write_bytes(Path(out) / "summary.parquet", buf.getvalue())
-    records = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")  # a missing value is null, not NaN
-    atomic.write_json(Path(out) / "summary.json", {**meta, "articles": records, "problems": problems})
+    atomic.write_json(Path(out) / "summary.json", {**meta, "articles": frame.to_dict(orient="records"), "problems": problems})
 
 
 def report_ids(folder: Path) -> set[str]:
