@@ -330,13 +330,17 @@ class _Night:
         self.problems: list[dict[str, str]] = []
         self.audited_ok = 0
 
-    def problem(self, report: FeedReport, source: str, level: str, code: str, message: str, echo: bool = True) -> None:
-        """Record it for the index, and log one line: WARNING unless routine (``echo=False``: the feed's own line says it)."""
-        p = {"feed": report.name, "source": source, "level": level, "code": code, "message": message}
-        report.problems.append(p)
+    def problem(self, report: FeedReport | None, source: str, level: str, code: str, message: str, echo: bool = True,
+                feed: str | None = None) -> None:
+        """Record it for the index (and the feed's report, while its feed is read), and log one line: WARNING unless
+        routine (``echo=False``: the feed's own line says it). ``feed`` names the feed when there is no report."""
+        name = report.name if report is not None else feed
+        p = {"feed": name, "source": source, "level": level, "code": code, "message": message}
+        if report is not None:
+            report.problems.append(p)
         self.problems.append(p)
         if echo:
-            log.log(logging.DEBUG if code in _ROUTINE else logging.WARNING, "feed %s: %s: %s: %s [%s]", report.name, level, source, message, code)
+            log.log(logging.DEBUG if code in _ROUTINE else logging.WARNING, "feed %s: %s: %s: %s [%s]", name, level, source, message, code)
 
     # one feed, all or nothing: its new items and its validators are committed together
     def feed(self, feed: Feed) -> FeedReport:
@@ -607,8 +611,7 @@ class _Night:
                     log.warning("stored text of %s no longer parses to the same article under these settings; left out of the context", it.key)
                     continue
                 why = "no longer an article under the current [audit] settings"  # an item not audited: an error, as any other
-                self.problems.append({"feed": it.feed, "source": it.source or it.key, "level": "error", "code": "E_REPARSE", "message": why})
-                log.warning("feed %s: error: %s: %s [E_REPARSE]", it.feed, it.source or it.key, why)
+                self.problem(None, it.source or it.key, "error", "E_REPARSE", why, feed=it.feed)  # its feed was read another night
                 with self.st.transaction() as db:
                     db.execute("UPDATE items SET status='skipped', code='E_REPARSE', message=? WHERE key=? AND status='pending'", (why, it.key))
                 continue
