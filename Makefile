@@ -8,7 +8,7 @@ DEBS    := apertium apertium-eng-spa apertium-eng-cat apertium-en-gl dict-freedi
 export HF_HUB_OFFLINE=1
 export TRANSFORMERS_OFFLINE=1
 
-.PHONY: setup debs audit test bench lint notebook models clean
+.PHONY: setup debs audit test bench lint docs notebook models clean
 
 setup: $(STAMP)
 
@@ -36,13 +36,18 @@ audit: setup
 
 test: setup
 	$(BIN)/ruff check mtaudit tests
+	$(BIN)/lint-imports
 	$(BIN)/pytest -q
 
 bench: setup
-	$(BIN)/python -m mtaudit.bench $(ARGS)   # e.g. make bench ARGS="--sizes 5,50,500,5000"
+	$(BIN)/python -m mtaudit.lab.bench $(ARGS)   # e.g. make bench ARGS="--sizes 5,50,500,5000"
 
-lint: setup
+lint: setup                                      # ruff, and the layers contract in pyproject.toml: an upward import fails
 	$(BIN)/ruff check mtaudit tests
+	$(BIN)/lint-imports
+
+docs: setup
+	$(BIN)/mkdocs build --strict --site-dir build/site
 
 notebook: setup
 	$(BIN)/jupyter lab notebooks/explore_flags.ipynb || $(BIN)/jupyter notebook notebooks/explore_flags.ipynb

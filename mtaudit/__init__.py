@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from mtaudit.base.version import __version__
 
 __all__ = ["__version__", "audit", "load_reports"]
 
@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 def __getattr__(name: str) -> Any:
     """``mtaudit.audit`` and ``mtaudit.load_reports`` load pandas on first use, not on every CLI start."""
     if name in ("audit", "load_reports"):
-        from mtaudit import api
+        from mtaudit import api  # pandas loads on the first mtaudit.audit call, not with every import of mtaudit
 
         return getattr(api, name)
     raise AttributeError(f"module 'mtaudit' has no attribute {name!r}")

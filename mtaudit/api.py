@@ -1,6 +1,6 @@
 """The Python API: audit articles, or load a reports folder, and get pandas DataFrames back.
 
-``audit`` runs the one audit path (``mtaudit.pipeline.audit``); ``load_reports`` reads the
+``audit`` runs the one audit path (``mtaudit.stages.pipeline.audit``); ``load_reports`` reads the
 ``<article_id>.json`` files an earlier audit wrote. Both hand their report dicts to ``frames``,
 the only code that turns reports into tables, so a notebook on fresh results and a notebook on
 last night's folder see the same columns.
@@ -54,7 +54,7 @@ Number columns are float64 whatever the batch (NaN where a value is missing: a s
 reference has no chrF), so their type does not depend on the data.
 
 ``Result.reports`` holds the report dicts themselves (the JSON contract) and ``Result.problems``
-the inputs that could not be audited or read (``mtaudit.types.Problem``).
+the inputs that could not be audited or read (``mtaudit.base.types.Problem``).
 """
 
 from __future__ import annotations
@@ -67,11 +67,15 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from mtaudit.types import Problem
+from mtaudit.base.settings import load_settings
+from mtaudit.base.types import Problem
+from mtaudit.report import REPORT_FILE, flagged_by, summary_row
+from mtaudit.report import validate as check
+from mtaudit.stages import ingest, pipeline
 
 if TYPE_CHECKING:
-    from mtaudit.pipeline import Progress
-    from mtaudit.settings import Settings
+    from mtaudit.base.settings import Settings
+    from mtaudit.stages.pipeline import Progress
 
 ARTICLE_COLUMNS = [
     "article_id",
@@ -152,7 +156,6 @@ _MAX_PATH = 4096
 @dataclass
 class Result:
     """Reports plus their tables; build it with ``audit``, ``load_reports`` or ``from_reports``."""
-
     reports: list[dict[str, Any]] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     articles: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=ARTICLE_COLUMNS))
@@ -183,8 +186,6 @@ def _name(source: str) -> str:
 
 def frames(reports: list[dict[str, Any]]) -> dict[str, pd.DataFrame]:
     """The one place report dicts become tables: articles, sentences, spans and references."""
-    from mtaudit.report import flagged_by, summary_row
-
     arts, sents, spans, refs = [], [], [], []
     for rep in reports:
         v = rep["verdict"]
@@ -340,7 +341,6 @@ def _split_inputs(paths_or_texts: str | Path | Iterable[str | Path]) -> tuple[li
 def _looks_like_path(item: str) -> bool:
     """No whitespace (an article always has spaces) and no sentence end (Chinese prose has no spaces but
     ends in 。); or one line with a folder separator that ends in an article file's suffix."""
-    from mtaudit import ingest
 
     if not any(c.isspace() for c in item):
         return not item.endswith(ingest._TERMINAL) or Path(item).suffix.lower() in ingest.ARTICLE_SUFFIXES - {""}
@@ -359,8 +359,6 @@ def audit(
     CLI reads them (``MTAUDIT_CACHE_DIR``, ``MTAUDIT_SENTENCE_LM=0``...), but no config file is read implicitly;
     keyword ``changes`` override single fields, e.g. ``audit(texts, sentence_threshold=0.6)``.
     """
-    from mtaudit import pipeline
-    from mtaudit.settings import load_settings
 
     settings = settings or load_settings(default_file=False)
     if changes:
@@ -376,10 +374,7 @@ def load_reports(folder: str | Path, validate: bool = True) -> Result:
     A report that cannot be read or breaks the schema becomes a Problem, not an exception; the
     problems an audit recorded in ``summary.json`` come back too. Reports are ordered by source.
     """
-    from jsonschema import ValidationError
-
-    from mtaudit.report import REPORT_FILE
-    from mtaudit.report import validate as check
+    from jsonschema import ValidationError  # jsonschema: only validation pays its import
 
     folder = Path(folder)
     if not folder.is_dir():

@@ -18,14 +18,14 @@ os.environ["TRANSFORMERS_OFFLINE"] = "1"
 
 @pytest.fixture(scope="session")
 def settings() -> Any:
-    from mtaudit.settings import Settings
+    from mtaudit.base.settings import Settings
 
     return Settings()
 
 
 @pytest.fixture(scope="session")
 def seed_result(settings: Any) -> Any:
-    from mtaudit import pipeline
+    from mtaudit.stages import pipeline
 
     return pipeline.audit([SEEDS], settings)
 

@@ -1,4 +1,4 @@
-"""Fault routes for the loopback server (mtaudit.bench_nightly.LoopbackServer): what bad servers do.
+"""Fault routes for the loopback server (mtaudit.lab.bench_nightly.LoopbackServer): what bad servers do.
 
 Every route is bounded: a hanging or trickling route ends when the server closes (its ``stop``
 event) or after a few seconds, whichever comes first, so no test can hang on it.
@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler
 
-from mtaudit.bench_nightly import LoopbackServer
+from mtaudit.lab.bench_nightly import LoopbackServer
 
 Handler = Callable[[BaseHTTPRequestHandler], None]
 MAX_WAIT = 8.0  # no route keeps a connection longer than this

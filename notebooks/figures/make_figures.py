@@ -56,7 +56,7 @@ def run_notebook(reports: Path, figures: Path, scratch: Path) -> None:
 def screenshots(reports: Path, figures: Path, scratch: Path) -> None:
     """The seed 000 page (verdict and highlighted text), its evidence cards, and the index."""
     import mtaudit
-    from mtaudit import html
+    from mtaudit.report import html
 
     res = mtaudit.load_reports(reports)
     pages = scratch / "html"

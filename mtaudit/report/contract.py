@@ -1,0 +1,73 @@
+"""The report contract: the per-article JSON's schema, and what a summary row or an index needs of a report."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / "report.schema.json"
+
+
+SUMMARY_COLUMNS = [
+    "article_id", "source", "title", "date", "story_id", "status", "machine_translated", "probability",
+    "abstained", "pivot_language", "sentences", "flagged_sentences", "spans",
+    "mean_chrf", "mean_bleu", "mean_ter", "mean_semantic", "mean_quality",
+]
+
+
+@lru_cache(maxsize=1)
+def schema() -> dict[str, Any]:
+    return json.loads(SCHEMA_PATH.read_text())
+
+
+def validate(report: dict[str, Any]) -> None:
+    """Raise jsonschema.ValidationError if a report breaks the contract."""
+    import jsonschema  # jsonschema: only validation pays its import
+
+    jsonschema.validate(report, schema())
+
+
+def summary_row(report: dict[str, Any]) -> dict[str, Any]:
+    sents = report["sentences"]
+
+    def mean(key: str) -> float | None:
+        vals = [s["scores"][key] for s in sents if s["scores"].get(key) is not None]
+        return round(sum(vals) / len(vals), 4) if vals else None
+
+    v = report["verdict"]
+    return {
+        "article_id": report["article_id"], "source": report["source"], "title": report["title"],
+        "date": report["date"], "story_id": report["story_id"], "status": "audited",
+        "machine_translated": v["machine_translated"], "probability": v["probability"],
+        "abstained": v["abstained"], "pivot_language": v["pivot_language"],
+        "sentences": len(sents), "flagged_sentences": sum(s["flagged"] for s in sents),
+        "spans": sum(len(s["spans"]) for s in sents),
+        "mean_chrf": mean("chrf"), "mean_bleu": mean("bleu"), "mean_ter": mean("ter"),
+        "mean_semantic": mean("semantic"), "mean_quality": mean("quality"),
+    }
+
+
+def slim(report: dict[str, Any]) -> dict[str, Any]:
+    """What the batch summary and the index page need of a report once its files are written.
+
+    Sentence texts, references and repairs go (they are most of a report's memory); the
+    verdict, the flags, the spans and the scores stay, so ``summary_row`` and
+    ``html.index_page`` give the same output from either.
+    """
+    keep = ("index", "flagged", "spans", "scores")
+    return {**report, "sentences": [{k: s[k] for k in keep} for s in report["sentences"]]}
+
+
+def summary_frame(reports: list[dict[str, Any]]) -> pd.DataFrame:
+    return pd.DataFrame([summary_row(r) for r in reports], columns=SUMMARY_COLUMNS)
+
+
+def flagged_by(sentence: dict[str, Any]) -> list[str]:
+    """What flagged a report sentence; reports written before the sentence model could flag carry no ``flagged_by``."""
+    return sentence.get("flagged_by") or (["spans"] if sentence["flagged"] else [])
+
+

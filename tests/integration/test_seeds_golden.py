@@ -1,0 +1,139 @@
+"""Golden behaviour on the five seed articles: what the mission starts from."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from mtaudit import report
+
+SEED_MT = {"000": True, "001": False, "002": True, "003": False, "004": False}  # 000, 002: round-trip MT
+
+
+def spans_of(rep: dict[str, Any]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    return [(s, sp) for s in rep["sentences"] for sp in s["spans"]]
+
+
+def test_seeds_form_one_story(seed_reports: dict[str, dict[str, Any]]) -> None:
+    assert len(seed_reports) == 5
+    assert len({r["story_id"] for r in seed_reports.values()}) == 1
+    assert all(r["story_id"] for r in seed_reports.values())
+
+
+@pytest.mark.parametrize("seed,is_mt", sorted(SEED_MT.items()))
+def test_article_verdict(seed_reports: dict[str, dict[str, Any]], seed: str, is_mt: bool) -> None:
+    verdict = seed_reports[seed]["verdict"]
+    assert verdict["machine_translated"] is is_mt
+    assert (verdict["probability"] > 0.7) if is_mt else (verdict["probability"] < 0.3)
+
+
+@pytest.mark.parametrize("seed", ["000", "002"])
+def test_machine_translated_seeds_are_never_cleared(seed_reports: dict[str, dict[str, Any]], seed: str) -> None:
+    """Flagged, or at worst left to a person (abstained); never called original, and above every original."""
+    verdict = seed_reports[seed]["verdict"]
+    assert verdict["machine_translated"] is not False and verdict["probability"] > 0.5
+    assert verdict["probability"] > max(seed_reports[s]["verdict"]["probability"] for s in ("001", "003", "004"))
+
+
+@pytest.mark.parametrize("seed", ["001", "003", "004"])
+def test_no_false_alarms_on_original_english(seed_reports: dict[str, dict[str, Any]], seed: str) -> None:
+    flagged = [s["text"] for s in seed_reports[seed]["sentences"] if s["flagged"]]
+    assert flagged == []
+
+
+@pytest.mark.parametrize(
+    "needle,suggestion",
+    [("the eleventh", "Xi"), ("Shinchoa", "Xinhua"), ("Beit Higseth", "Pete Hegseth"), ("rare ground", "rare earth")],
+)
+def test_000_spans_with_supported_suggestions(seed_reports: dict[str, dict[str, Any]], needle: str, suggestion: str) -> None:
+    rep = seed_reports["000"]
+    hits = [(s, sp) for s, sp in spans_of(rep) if sp["text"] == needle]
+    assert hits, f"no span on {needle!r}"
+    for sent, sp in hits:
+        assert sent["flagged"]
+        assert sp["suggestion"] == suggestion
+        assert len(sp["support"]) >= 2
+        assert rep["meta"] is not None
+        assert rep_text(rep)[sp["start"] : sp["end"]] == needle
+
+
+def rep_text(rep: dict[str, Any]) -> str:
+    with open(rep["source"], encoding="utf-8") as fh:
+        return fh.read()
+
+
+def test_000_reference_free_evidence(seed_reports: dict[str, dict[str, Any]]) -> None:
+    kinds = {sp["text"]: sp["kind"] for _, sp in spans_of(seed_reports["000"])}
+    assert kinds.get("Fredchich Mirz") == "rare_word"
+    assert any("Singaport" in t for t in kinds)
+
+
+def test_002_rare_land(seed_reports: dict[str, dict[str, Any]]) -> None:
+    hits = [sp for _, sp in spans_of(seed_reports["002"]) if sp["text"] == "rare land"]
+    assert hits and hits[0]["suggestion"] == "rare earth" and len(hits[0]["support"]) >= 2
+
+
+def test_repairs_apply_supported_suggestions(seed_reports: dict[str, dict[str, Any]]) -> None:
+    sent = next(s for s in seed_reports["000"]["sentences"] if "Shinchoa" in s["text"])
+    assert sent["repaired"] == sent["text"].replace("Shinchoa", "Xinhua")
+
+
+def test_metadata_is_not_prose(seed_reports: dict[str, dict[str, Any]]) -> None:
+    r000, r002 = seed_reports["000"], seed_reports["002"]
+    assert r000["meta"]["published"] == "2025-06-05 17:32:00"
+    assert r000["meta"]["urls"][0].startswith("https://ichef.bbci.co.uk/")
+    assert not any("ichef" in s["text"] or "17:32" in s["text"] for s in r000["sentences"])
+    assert r002["date"] == "2025-06-06"
+    assert not any(s["text"].lstrip().startswith("date") for s in r002["sentences"])
+
+
+def test_offsets_point_at_the_text(seed_reports: dict[str, dict[str, Any]]) -> None:
+    for rep in seed_reports.values():
+        text = rep_text(rep)
+        for s in rep["sentences"]:
+            assert text[s["start"] : s["end"]] == s["text"]
+            for sp in s["spans"]:
+                assert s["start"] <= sp["start"] < sp["end"] <= s["end"]
+                assert text[sp["start"] : sp["end"]] == sp["text"]
+
+
+def test_reports_follow_the_schema(seed_reports: dict[str, dict[str, Any]]) -> None:
+    for rep in seed_reports.values():
+        report.validate(rep)
+        assert rep["signatures"]["chrf"].startswith("chrF2++|") and "nw:2" in rep["signatures"]["chrf"]
+        assert "version" in rep["signatures"]["chrf"]
+
+
+def test_damaged_sentences_score_lower(seed_reports: dict[str, dict[str, Any]]) -> None:
+    """Flagged sentences of the MT seeds sit below the original seeds' typical sentence."""
+    import statistics
+
+    flagged = [s["scores"]["semantic"] for k in ("000", "002") for s in seed_reports[k]["sentences"] if s["flagged"] and s["scores"]["semantic"] is not None]
+    clean = [s["scores"]["semantic"] for k in ("001", "003", "004") for s in seed_reports[k]["sentences"] if s["scores"]["semantic"] is not None]
+    assert flagged and clean
+    assert statistics.median(flagged) < statistics.median(clean)
+
+
+def test_a_republished_copy_is_not_other_coverage(seed_result: Any, settings: Any) -> None:
+    """A copy of 000 with a word or two changed (syndication, a republished feed item) shares its errors: counted as
+    an outlet it would back "the eleventh". Both stay flagged as they are without it, and say why the copy is left out."""
+    from pathlib import Path
+
+    from mtaudit.stages import align, ingest, pipeline
+
+    seeds = sorted(Path("seeds").glob("*.txt"))
+    text = next(p for p in seeds if p.name.startswith("000")).read_text(encoding="utf-8")
+    copy = text.replace("Oval Office", "Oval office").replace("Thursday", "thursday")
+    assert copy != text
+    res = pipeline.audit([*seeds], settings, texts=[copy])
+    by_source = {Path(r["source"]).name[:3] if r["source"].startswith("seeds") else "copy": r for r in res.reports}
+    alone = next(r for r in seed_result.reports if Path(r["source"]).name.startswith("000"))
+    for key in ("000", "copy"):
+        v = by_source[key]["verdict"]
+        assert v["machine_translated"] is True and v["probability"] == pytest.approx(alone["verdict"]["probability"], abs=0.01)
+        assert any("near-copies" in r for r in v["reasons"])
+    assert by_source["000"]["story_articles"] == alone["story_articles"]  # the copy is no coverage
+    a, _ = ingest.parse(text, "a", settings)
+    b, _ = ingest.parse(next(p for p in seeds if p.name.startswith("001")).read_text(encoding="utf-8"), "b", settings)
+    assert a is not None and b is not None and align.split_copies(a, [b], settings) == ([b], [])  # one story, own words

@@ -1,0 +1,61 @@
+"""The benchmark's code path on two seeds: JSON shape, every stage seen, ratios computed. No time is asserted."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mtaudit.lab import bench
+
+
+def test_batches_keep_stories_and_make_new_text(shared_data: Path) -> None:
+    small = bench.build_batch(50, shared_data)
+    assert len(small) == 50 and [r["source"].split(":")[1] for r in small[:5]] == ["seeds"] * 5
+    big = bench.build_batch(1200, shared_data)
+    assert len(big) == 1200 and len({r["id"] for r in big}) == 1200
+    copies = [r for r in big if r["id"].endswith("#1")]
+    assert copies, "past the shared data, copies are made"
+    originals = {r["id"].rsplit("#", 1)[0]: r["text"] for r in big if r["id"].endswith("#0")}
+    for row in copies[:50]:
+        base = originals[row["id"].rsplit("#", 1)[0]]
+        assert row["text"] != base and row["date"] >= "2025-02-05"
+        assert len(row["text"].split()) > 0.8 * len(base.split())
+
+
+def test_stage_clock_wraps_and_restores() -> None:
+    from mtaudit.stages import signals
+    from mtaudit.text import segment
+
+    before = (segment.split, signals.StoryIndex.__dict__["build"])
+    clock = bench.StageClock().install()
+    assert segment.split is not before[0]
+    segment.split("One sentence here. And another one.", [(0, 35)])
+    signals.StoryIndex.build([])
+    clock.uninstall()
+    assert (segment.split, signals.StoryIndex.__dict__["build"]) == before
+    table = clock.table(1)
+    assert table["segment"]["calls"] == 1 and table["detect"]["calls"] == 1
+    assert set(bench.STAGES) <= set(table)
+
+
+@pytest.mark.slow
+def test_smoke_run_on_two_seeds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bench, "_warm_up", lambda work: 0.0)  # the code path, not figures: no warm-up, usual caches
+    figures = bench.run_size(2, tmp_path, cold=False)
+    json.dumps(figures)  # plain data
+    assert figures["articles"] == 2 and figures["sentences"] > 20
+    for stage in bench.STAGES:
+        assert figures["stages"][stage]["calls"] >= 1, stage
+        assert figures["stages"][stage]["peak_rss_mb"] > 0
+    assert figures["baselines"]["sentences"] == figures["sentences"]
+    ratios = figures["ratios"]
+    for key in ("pipeline_vs_bertscore_per_sentence", "pipeline_vs_chrf_per_sentence", "bertscore_vs_chrf"):
+        assert isinstance(ratios[key], float) and ratios[key] > 0, key
+    assert ratios["pipeline_vs_bertscore_per_sentence"] == pytest.approx(
+        figures["audit_wall_s"] / figures["baselines"]["bertscore"]["wall_s"], rel=0.02)
+    summary: dict[str, Any] = bench.summarise([{**figures, "articles_requested": 5}])
+    assert summary["targets"]["seeds_warm_s"]["value"] == figures["audit_wall_s"]
+    bench.print_tables({"sizes": [figures], "summary": summary})
