@@ -38,6 +38,7 @@ test: setup
 	$(BIN)/ruff check mtaudit tests
 	$(BIN)/lint-imports
 	$(BIN)/pytest -q
+	MTAUDIT_LM_PRECISION=bfloat16 $(BIN)/pytest -q tests/integration/test_seeds_golden.py  # the same verdicts in the other number type
 
 bench: setup
 	$(BIN)/python -m mtaudit.lab.bench $(ARGS)   # e.g. make bench ARGS="--sizes 5,50,500,5000"

@@ -18,9 +18,10 @@ os.environ["TRANSFORMERS_OFFLINE"] = "1"
 
 @pytest.fixture(scope="session")
 def settings() -> Any:
-    from mtaudit.base.settings import Settings
+    """The shipped defaults, less what MTAUDIT_* says: CI runs the golden tests again with MTAUDIT_LM_PRECISION=bfloat16."""
+    from mtaudit.base.settings import load_settings
 
-    return Settings()
+    return load_settings(default_file=False)
 
 
 @pytest.fixture(scope="session")

@@ -57,17 +57,14 @@ def pick_device(device: str = "auto") -> str:
 
 
 def lm_dtype(precision: str = "auto", device: str = "auto") -> str:
-    """The language model's number type: ``precision`` itself, or for "auto" bfloat16 on a CPU that computes
-    it natively and float32 elsewhere (emulated bfloat16 is slower than float32). On a GPU "auto" keeps
-    float32, the path whose figures were measured; ``lm_precision = "bfloat16"`` asks for it there."""
-    if precision != "auto":
-        return precision
-    import torch  # torch loads with the first model, not on import (start-up time)
+    """The language model's number type: ``precision`` itself, and float32 for "auto" on every machine.
 
-    if pick_device(device) == "cuda":
-        return "float32"
-    native = any(getattr(torch.cpu, probe, lambda: False)() for probe in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"))
-    return "bfloat16" if native else "float32"
+    An auditor's report must not depend on the CPU that wrote it. bfloat16's kernels differ by CPU (AVX512-BF16,
+    AMX, emulated on AVX2) and by batch shape, by up to hundredths of a nat: enough to move a sentence model's
+    flag that sits near its threshold. float32 moves it by millionths. ``lm_precision = "bfloat16"`` trades
+    that for speed, and every LM signature names the type that ran.
+    """
+    return "float32" if precision == "auto" else precision
 
 
 def package_version(dist: str) -> str:

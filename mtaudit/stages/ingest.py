@@ -226,7 +226,12 @@ def parse(text: str, source: str, settings: Settings, extra: dict[str, Any] | No
         date=meta.get("date"),
         meta=meta,
     )
-    article.sentences = segment.split(text, prose)
+    article.sentences = segment.split(text, prose, limit=settings.max_sentences + 1)
+    if len(article.sentences) > settings.max_sentences:
+        article.sentences = article.sentences[: settings.max_sentences]
+        meta["truncated"] = {"sentences_audited": settings.max_sentences, "words": words, "setting": "max_sentences"}
+        problems.append(Problem(source, "warning", "W_LONG", f"{words} words of prose, more than {settings.max_sentences} sentences: "
+                                f"audited the first {settings.max_sentences} (setting max_sentences)"))
     return article, problems
 
 

@@ -178,6 +178,9 @@ def _finish(prep: _Prepared, settings: Settings, sig: str, sigs: dict[str, str])
         })
     if not others:
         verdict.reasons.append("no other coverage of this story in the batch: reference-free signals only")
+    if cut := article.meta.get("truncated"):
+        verdict.reasons.append(f"only the first {cut['sentences_audited']} sentences of {cut['words']} words of prose were audited "
+                               f"(setting {cut['setting']}): longer than any news article as written")
     return {
         "article_id": article.article_id, "source": article.source, "title": article.title,
         "date": article.date, "story_id": prep.sid,

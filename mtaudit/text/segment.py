@@ -35,8 +35,8 @@ def chunks(para: str, limit: int = CHUNK) -> list[str]:
     return out
 
 
-def split(text: str, regions: list[tuple[int, int]], first_index: int = 0) -> list[Sentence]:
-    """Split each prose region (a paragraph) into sentences.
+def split(text: str, regions: list[tuple[int, int]], first_index: int = 0, limit: int | None = None) -> list[Sentence]:
+    """Split each prose region (a paragraph) into sentences, stopping after ``limit`` sentences (the rest is not read).
 
     Offsets are found by searching each pysbd segment forward from a cursor, so they
     always point at the exact characters in ``text`` (pysbd's own char spans drift on
@@ -59,4 +59,6 @@ def split(text: str, regions: list[tuple[int, int]], first_index: int = 0) -> li
             sentences.append(
                 Sentence(first_index + len(sentences), start + at, start + at + len(piece), piece)
             )
+            if limit is not None and len(sentences) >= limit:
+                return sentences
     return sentences

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from mtaudit import report
+from tests.conftest import SEEDS
 
 SEED_MT = {"000": True, "001": False, "002": True, "003": False, "004": False}  # 000, 002: round-trip MT
 
@@ -137,3 +139,33 @@ def test_a_republished_copy_is_not_other_coverage(seed_result: Any, settings: An
     a, _ = ingest.parse(text, "a", settings)
     b, _ = ingest.parse(next(p for p in seeds if p.name.startswith("001")).read_text(encoding="utf-8"), "b", settings)
     assert a is not None and b is not None and align.split_copies(a, [b], settings) == ([b], [])  # one story, own words
+
+
+@pytest.mark.slow
+def test_the_number_type_moves_no_verdict_and_only_flags_at_the_edge(seed_result: Any, settings: Any) -> None:
+    """float32 and bfloat16 give the same verdicts; a sentence flag they disagree on sits within 0.05 of its
+    threshold (bfloat16 moves surprisal by hundredths of a nat)."""
+    from mtaudit.stages import models, pipeline
+
+    other = "bfloat16" if settings.lm_precision in ("auto", "float32") else "float32"
+    theirs = {Path(r["source"]).name[:3]: r for r in pipeline.audit([SEEDS], settings.replace(lm_precision=other)).reports}
+    ours = {Path(r["source"]).name[:3]: r for r in seed_result.reports}
+    det = models.detector()
+    edge = det.threshold + det.abstain_band
+    for key, rep in ours.items():
+        assert rep["verdict"]["machine_translated"] is theirs[key]["verdict"]["machine_translated"], key
+        assert rep["verdict"]["probability"] == pytest.approx(theirs[key]["verdict"]["probability"], abs=0.02), key
+        for a, b in zip(rep["sentences"], theirs[key]["sentences"]):
+            if a["flagged"] != b["flagged"]:  # the LM-read numbers (the sentence model's, lm_spike spans) sat at their threshold
+                near_model = abs(a["model_probability"] - edge) < 0.05 and abs(b["model_probability"] - edge) < 0.05
+                near_spans = abs(a["mt_probability"] - settings.sentence_threshold) < 0.05
+                assert near_model or near_spans, (key, a["index"], a["model_probability"], b["model_probability"])
+
+
+def test_a_cut_article_says_what_was_audited(settings: Any) -> None:
+    from mtaudit.stages import pipeline
+
+    (seed,) = SEEDS.glob("001_*.txt")
+    rep = pipeline.audit([seed], settings.replace(max_sentences=5)).reports[0]
+    assert len(rep["sentences"]) == 5 and rep["meta"]["truncated"]["sentences_audited"] == 5
+    assert any(r.startswith("only the first 5 sentences of ") for r in rep["verdict"]["reasons"])

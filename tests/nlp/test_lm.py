@@ -52,7 +52,7 @@ def test_an_explicit_precision_is_kept(precision: str, device: str, expected: st
     from mtaudit.nlp import registry
 
     assert registry.lm_dtype(precision, device) == expected
-    assert registry.lm_dtype("auto", "cpu") in ("float32", "bfloat16")  # bfloat16 only where the CPU computes it natively
+    assert registry.lm_dtype("auto", "cpu") == registry.lm_dtype("auto", "auto") == "float32"  # whatever the CPU: reports must not depend on it
 
 
 def test_bfloat16_reads_like_float32_and_says_so(settings: Any) -> None:
@@ -74,7 +74,7 @@ def test_options_read_together_score_as_read_alone(settings: Any) -> None:
     lm._OPTIONS.clear()
     together = lm.continuation_logprob(prefix, options, settings)
     alone = [lm._options_logprob(prefix, [o], settings)[0] for o in options]
-    assert together == pytest.approx(alone, abs=1e-5)
+    assert together == pytest.approx(alone, abs=1e-4)  # float32 rounding of a ~50-nat sum (1e-5 seen); a padding leak moves hundredths
     assert together[0] > together[1]  # the collocation reads likelier than the calque
     assert lm.continuation_logprob(prefix, options[:1], settings) == together[:1]  # remembered
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -301,3 +302,16 @@ def test_too_little_prose_says_what_was_found(tmp_path: Path, text: str, message
     path.write_text(text, encoding="utf-8")
     article, problems = one(path)
     assert article is None and [(p.code, p.message) for p in problems] == [("E_EMPTY", message)]
+
+
+def test_a_text_longer_than_any_article_is_audited_on_its_first_sentences(settings: Any) -> None:
+    """15,000 sentences would cost every stage 100 articles' time: segmentation stops at max_sentences, and the
+    warning and the article's meta say what was audited."""
+    text = "\n".join(f"The council met on day {i} and said the budget would be published in the spring." for i in range(15_000))
+    art, problems = ingest.parse(text, "huge.txt", settings)
+    assert art is not None and len(art.sentences) == settings.max_sentences
+    assert art.meta["truncated"] == {"sentences_audited": settings.max_sentences, "words": 16 * 15_000, "setting": "max_sentences"}
+    assert [p.code for p in problems] == ["W_LONG"] and "audited the first 300" in problems[0].message
+    assert art.sentences[-1].text.startswith(f"The council met on day {settings.max_sentences - 1} ")
+    short, problems = ingest.parse(text[:4000], "short.txt", settings)
+    assert short is not None and "truncated" not in short.meta and not problems
