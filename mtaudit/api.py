@@ -18,7 +18,9 @@ Columns (stable: new columns may be added, a column's meaning never changes sile
 ``Result.articles``, one row per audited article:
   article_id (str), source (str: file name, file:line or URL), title (str|None), date (str|None),
   story_id (str|None: None when no other article of the batch covers the story), status ("audited"),
-  machine_translated (pandas nullable boolean: <NA> when abstained), probability (float 0..1, the article's MT
+  level (str: machine_translated, judged on evidence a person can check; suspected, the style alone reads as
+  translated; abstained; original), machine_translated (pandas nullable boolean: True only when judged; <NA> when
+  abstained or suspected), probability (float 0..1, the article's MT
   probability), abstained (bool), pivot_language (str|None), sentences (int), flagged_sentences (int),
   spans (int: evidence spans), mean_chrf, mean_bleu, mean_ter (float: sentence means, NaN without references),
   mean_semantic, mean_quality (float 0..1, NaN without references), method (str: how the verdict was reached),
@@ -84,6 +86,7 @@ ARTICLE_COLUMNS = [
     "date",
     "story_id",
     "status",
+    "level",
     "machine_translated",
     "probability",
     "abstained",
@@ -304,7 +307,7 @@ def _frame(rows: list[dict[str, Any]], columns: list[str], dtypes: dict[str, str
 
 # text columns (a string or missing): typed as pandas' str, present or not
 STRING_COLUMNS = frozenset({
-    "article_id", "source", "title", "date", "story_id", "status", "pivot_language", "method", "signature", "text",
+    "article_id", "source", "title", "date", "story_id", "status", "level", "pivot_language", "method", "signature", "text",
     "best_reference", "best_reference_source", "best_reference_article_id", "repaired", "kind", "reason",
     "suggestion", "ref_source", "ref_article_id",
 })

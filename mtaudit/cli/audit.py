@@ -28,7 +28,7 @@ def audit(
     threads: Annotated[int | None, typer.Option("--threads", min=1, help="Torch threads per process (default: torch's choice locally, 1 per Dask worker).")] = None,
     scheduler: Annotated[str | None, typer.Option("--scheduler", help="Address of a running Dask scheduler (tcp://host:8786) instead of a local cluster.")] = None,
     low_memory: Annotated[bool | None, typer.Option("--low-memory/--no-low-memory", help="Hold the C heap's mmap threshold (the default), so memory stays flat however large the batch; --no-low-memory is about 12% faster but its peak grows with the batch (figures: docs/figures.md, \"Speed and memory\"). Same reports either way.")] = None,
-    sentence_lm: Annotated[bool | None, typer.Option("--sentence-lm/--no-sentence-lm", help="In articles judged machine-translated, flag sentences with the sentence model that also reads SmolLM2 surprisal (the default: story-eval recall 0.64 against 0.32 without it); --no-sentence-lm skips that LM pass: faster (docs/figures.md, \"Speed and memory\"), fewer sentences flagged.")] = None,
+    sentence_lm: Annotated[bool | None, typer.Option("--sentence-lm/--no-sentence-lm", help="In articles judged machine-translated, flag sentences with the sentence model that also reads SmolLM2 surprisal (the default: story-eval recall 0.64 against 0.32 without it); --no-sentence-lm skips that LM pass: faster (docs/figures.md, \"Speed and memory\"), fewer sentences flagged, and a lone article with no checkable span may then be only suspected.")] = None,
 ) -> None:
     """Audit articles: group them into stories, flag machine translation with evidence, score every sentence.
 
@@ -80,8 +80,12 @@ def print_table(frame: Any) -> None:
     table = Table(title="mtaudit", show_lines=False)
     for col in ("source", "verdict", "probability", "flagged", "chrF++", "semantic"):
         table.add_column(col, justify="right" if col != "source" else "left")
-    for row in frame.sort_values("probability", ascending=False).itertuples():
-        verdict = "abstain" if row.abstained else ("[red]MT[/red]" if row.machine_translated else "[green]ok[/green]")
+    from mtaudit.stages.detect import LEVELS  # start-up: --help and usage errors load no pandas or torch
+
+    order = frame.assign(rank=frame["level"].map(list(LEVELS).index)).sort_values(["rank", "probability"], ascending=[True, False])
+    for row in order.itertuples():
+        verdict = {"machine_translated": "[red]MT[/red]", "suspected": "[magenta]suspected[/magenta]", "abstained": "abstain",
+                   "original": "[green]ok[/green]"}[row.level]
         table.add_row(
             escape(str(row.source)), verdict, cell(row.probability, 2), f"{row.flagged_sentences}/{row.sentences}",
             cell(row.mean_chrf, 1), cell(row.mean_semantic, 2),

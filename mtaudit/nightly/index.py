@@ -14,6 +14,7 @@ from mtaudit.report import html
 
 
 @lru_cache(maxsize=1)
+from mtaudit.report.contract import level, rank
 def _env() -> jinja2.Environment:
     """The report templates' folder, with jinja2's plain whitespace rules (the article pages trim blocks)."""
     return jinja2.Environment(loader=jinja2.FileSystemLoader(html.TEMPLATES), autoescape=True)
@@ -32,8 +33,8 @@ def result_row(rep: dict[str, Any], item: Item, recovered: bool = False) -> dict
 
 
 def _order(row: dict[str, Any]) -> tuple[int, float, str]:
-    rank = 0 if row["machine_translated"] else (1 if row["abstained"] else 2)
-    return rank, -(row["probability"] or 0.0), row["title"] or row["source"] or ""
+    """Evidence-backed verdicts first, then suspected, undecided, original; likelier first within each."""
+    return (*rank({"verdict": row}), row["title"] or row["source"] or "")
 
 
 def index_rows(results: list[dict[str, Any]], formats: tuple[str, ...]) -> list[dict[str, Any]]:

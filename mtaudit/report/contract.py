@@ -9,11 +9,13 @@ from typing import Any
 
 import pandas as pd
 
+from mtaudit.stages.detect import LEVELS
+
 SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / "report.schema.json"
 
 
 SUMMARY_COLUMNS = [
-    "article_id", "source", "title", "date", "story_id", "status", "machine_translated", "probability",
+    "article_id", "source", "title", "date", "story_id", "status", "level", "machine_translated", "probability",
     "abstained", "pivot_language", "sentences", "flagged_sentences", "spans",
     "mean_chrf", "mean_bleu", "mean_ter", "mean_semantic", "mean_quality",
 ]
@@ -31,6 +33,23 @@ def validate(report: dict[str, Any]) -> None:
     jsonschema.validate(report, schema())
 
 
+def level(verdict: dict[str, Any]) -> str:
+    """The verdict's level (:data:`mtaudit.stages.detect.LEVELS`). Without the field (reports written before levels,
+    the nightly state's rows) it follows from the others: only a suspected verdict is null without abstaining."""
+    if verdict.get("level") in LEVELS:
+        return str(verdict["level"])
+    if verdict.get("abstained"):
+        return "abstained"
+    mt = verdict.get("machine_translated")
+    return "suspected" if mt is None else ("machine_translated" if mt else "original")
+
+
+def rank(report: dict[str, Any]) -> tuple[int, float]:
+    """Sort key of an index: evidence-backed verdicts first, then suspected, undecided, original; likelier first."""
+    v = report["verdict"]
+    return list(LEVELS).index(level(v)), -(v["probability"] or 0.0)
+
+
 def summary_row(report: dict[str, Any]) -> dict[str, Any]:
     sents = report["sentences"]
 
@@ -41,7 +60,7 @@ def summary_row(report: dict[str, Any]) -> dict[str, Any]:
     v = report["verdict"]
     return {
         "article_id": report["article_id"], "source": report["source"], "title": report["title"],
-        "date": report["date"], "story_id": report["story_id"], "status": "audited",
+        "date": report["date"], "story_id": report["story_id"], "status": "audited", "level": level(v),
         "machine_translated": v["machine_translated"], "probability": v["probability"],
         "abstained": v["abstained"], "pivot_language": v["pivot_language"],
         "sentences": len(sents), "flagged_sentences": sum(s["flagged"] for s in sents),

@@ -26,7 +26,8 @@ from markupsafe import Markup
 
 from mtaudit.base import atomic
 from mtaudit.base.version import __version__
-from mtaudit.report.contract import flagged_by, summary_row
+from mtaudit.report.contract import flagged_by, level, rank, summary_row
+from mtaudit.stages.detect import LEVELS
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 KIND_LABELS = {
@@ -46,6 +47,10 @@ KIND_LABELS = {
 SCORE_LABELS = {"chrf": "chrF++", "bleu": "BLEU", "ter": "TER", "semantic": "semantic", "quality": "quality"}
 _TOKEN = re.compile(r"\s+|\w+|[^\w\s]")
 _CLASS = re.compile(r"[^a-z0-9_-]")
+
+
+# The badge class of each verdict level (style.css colours them).
+LEVEL_CLASS = {"machine_translated": "mt", "suspected": "suspect", "abstained": "abstain", "original": "ok"}
 
 
 @lru_cache(maxsize=1)
@@ -191,12 +196,8 @@ def _flag_tip(sentence: dict[str, Any]) -> str:
 def _article_view(report: dict[str, Any], sources: dict[str, str]) -> dict[str, Any]:
     """Everything the article template shows, as plain data."""
     v = report["verdict"]
-    if v["abstained"]:
-        verdict, cls = "undecided (abstained)", "abstain"
-    elif v["machine_translated"]:
-        verdict, cls = "machine-translated", "mt"
-    else:
-        verdict, cls = "not machine-translated", "ok"
+    lv = level(v)
+    verdict, cls = LEVELS[lv], LEVEL_CLASS[lv]
     sentences = []
     for s in report["sentences"]:
         pieces = segments(s)
@@ -288,12 +289,10 @@ def evidence_fragment(report: dict[str, Any], only_flagged: bool = False) -> str
 
 
 def index_page(reports: list[dict[str, Any]]) -> str:
-    """All articles ranked by MT probability, each linking to its page."""
-
+    """All articles, evidence-backed verdicts first (then suspected, undecided, original), likelier first within each."""
     rows = []
-    for rep in sorted(reports, key=lambda r: (-r["verdict"]["probability"], r["source"])):
-        v = rep["verdict"]
-        cls = "abstain" if v["abstained"] else ("mt" if v["machine_translated"] else "ok")
+    for rep in sorted(reports, key=lambda r: (*rank(r), r["source"])):
+        cls = LEVEL_CLASS[level(rep["verdict"])]
         evidence = [sp for s in rep["sentences"] for sp in s["spans"]]
         top = list({(sp["text"], sp["suggestion"]): sp for sp in sorted(evidence, key=lambda sp: sp.get("weight") or 0)}.values())[::-1][:3]
         rows.append(
@@ -303,7 +302,7 @@ def index_page(reports: list[dict[str, Any]]) -> str:
                 "name": rep["title"] or outlet(named_source(rep)),
                 "outlet": outlet(named_source(rep)),
                 "verdict_class": cls,
-                "verdict": {"abstain": "abstained", "mt": "MT", "ok": "ok"}[cls],
+                "verdict": {"abstain": "abstained", "mt": "MT", "suspect": "suspected", "ok": "ok"}[cls],
                 "top": [
                     {"text": sp["text"], "suggestion": sp["suggestion"], "kind_class": _CLASS.sub("-", sp["kind"].lower())} for sp in top
                 ],
@@ -319,6 +318,7 @@ def index_page(reports: list[dict[str, Any]]) -> str:
             n=len(reports),
             n_mt=sum(r["verdict"]["machine_translated"] is True for r in reports),
             n_abstain=sum(r["verdict"]["abstained"] for r in reports),
+            n_suspected=sum(level(r["verdict"]) == "suspected" for r in reports),
             n_stories=len(stories),
             signatures=signatures,
             version=__version__,

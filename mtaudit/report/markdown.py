@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from mtaudit.report.contract import flagged_by
+from mtaudit.report.contract import flagged_by, level
+from mtaudit.stages.detect import LEVELS
 
 
 def md_text(text: str) -> str:
@@ -19,7 +20,7 @@ def markdown(report: dict[str, Any]) -> str:
     with :func:`md_text`; ids and paths sit in code spans, where Markdown reads nothing.
     """
     v = report["verdict"]
-    verdict = "abstained" if v["abstained"] else ("machine-translated" if v["machine_translated"] else "not machine-translated")
+    verdict = LEVELS[level(v)]
     n_flagged = sum(s["flagged"] for s in report["sentences"])
     lines = [
         f"# {md_text(report['title'] or report['source'])}",

@@ -125,7 +125,7 @@ def _prepare(chunk: list[Article], story_of: dict[str, str | None], by_story: di
             ids = ", ".join(sorted(o.article_id for o in copies_of[article.article_id]))
             verdict.reasons.append(f"not counted as other coverage: {len(copies_of[article.article_id])} near-copies of this "
                                    f"article in the batch ({ids}); a copy repeats its errors, it does not confirm them")
-        evidence = detect.flag_by_model(evidence, verdict)
+        evidence = detect.flag_by_model(detect.settle(verdict, evidence), verdict)
         by_id = {o.article_id: o for o in others}
         refs = [reference.references(links[s.index], sources, settings, sentence=s.text, articles=by_id) for s in article.sentences]
         job = score.submit_lexical([s.text for s in article.sentences], [[r["text"] for r in rs] for rs in refs], settings)
@@ -187,7 +187,7 @@ def _finish(prep: _Prepared, settings: Settings, sig: str, sigs: dict[str, str])
         "story_articles": sorted(o.article_id for o in others),
         "meta": article.meta,
         "verdict": {
-            "machine_translated": verdict.machine_translated, "probability": verdict.probability,
+            "level": verdict.level, "machine_translated": verdict.machine_translated, "probability": verdict.probability,
             "pivot_language": verdict.pivot_language, "pivot_confidence": verdict.pivot_confidence, "abstained": verdict.abstained,
             "reasons": verdict.reasons, "method": verdict.method,
         },

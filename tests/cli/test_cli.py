@@ -153,13 +153,16 @@ def test_a_device_that_is_not_there_is_a_usage_error(tmp_path: Path) -> None:
 
 
 def test_no_sentence_lm_keeps_the_reference_free_sentence_model(tmp_path: Path) -> None:
-    """000 alone is judged machine-translated; --no-sentence-lm skips the LM pass and the reasons say which model flagged."""
+    """000 alone is judged machine-translated on the sentences SmolLM2's sentence model is sure of; --no-sentence-lm
+    skips that LM pass, so alone (no other outlet to contradict its names) it is only suspected, and says which model read it."""
     src = next((ROOT / "seeds").glob("000_*.txt"))
-    for flag, which in (("--no-sentence-lm", "reference-free"), ("--sentence-lm", "with SmolLM2 surprisal")):
+    for flag, which, level, code in (("--no-sentence-lm", "reference-free", "suspected", 0),
+                                     ("--sentence-lm", "with SmolLM2 surprisal", "machine_translated", 1)):
         out = tmp_path / flag
         result = runner.invoke(app, ["audit", str(src), "--out", str(out), "--format", "json", "--quiet", flag])
-        assert result.exit_code == 1, result.output
+        assert result.exit_code == code, result.output
         rep = json.loads(next(p for p in out.glob("*.json") if p.name != "summary.json").read_text())
+        assert rep["verdict"]["level"] == level
         assert any(r.startswith(f"sentence model ({which})") for r in rep["verdict"]["reasons"])
         assert f"sentence_lm:{flag == '--sentence-lm'}" in rep["signature"]
 

@@ -77,3 +77,42 @@ def test_atomic_writes_get_the_mode_open_would_give(tmp_path: Path) -> None:
     (tmp_path / "kept.md").chmod(0o640)
     atomic.write_text(tmp_path / "kept.md", "new")
     assert stat.S_IMODE((tmp_path / "kept.md").stat().st_mode) == 0o640 and (tmp_path / "kept.md").read_text() == "new"
+
+
+def suspected_copy(rep: dict[str, Any], probability: float) -> dict[str, Any]:
+    """A report as an article judged on style alone reads: level suspected, not judged, more likely than the others."""
+    out = copy.deepcopy(rep)
+    out["article_id"] = "f" * 16
+    out["verdict"].update(level="suspected", machine_translated=None, probability=probability,
+                          reasons=["suspected, not judged: the style reads as translated"])
+    return out
+
+
+def test_levels_are_shown_and_ranked_evidence_first(seed_reports: dict[str, dict[str, Any]], tmp_path: Path) -> None:
+    """A suspected article likelier than every judged one still comes after them, in each view a person reads."""
+    from mtaudit.nightly import index
+    from mtaudit.report import html
+
+    judged = seed_reports["000"]
+    suspect = suspected_copy(judged, 0.999)
+    report.validate(suspect)
+    assert "verdict: **suspected (style only)**" in report.markdown(suspect)
+    assert "verdict: **machine-translated**" in report.markdown(judged)
+    page = html.index_page([suspect, judged, seed_reports["001"]])
+    assert page.index(judged["article_id"]) < page.index(suspect["article_id"]) < page.index(seed_reports["001"]["article_id"])
+    assert 'class="badge suspect">suspected<' in page
+    assert ">suspected (style only)<" in html.article_page(suspect)
+    rows = [{**report.summary_row(r), "feed": "f", "run_id": "r", "recovered": False} for r in (seed_reports["001"], suspect, judged)]
+    assert [r["article_id"] for r in index.index_rows(rows, ("html",))] == [judged["article_id"], suspect["article_id"],
+                                                                             seed_reports["001"]["article_id"]]
+    frame = report.summary_frame([suspect, judged])
+    assert list(frame["level"]) == ["suspected", "machine_translated"]
+
+
+def test_reports_from_before_levels_read_as_they_meant(seed_reports: dict[str, dict[str, Any]]) -> None:
+    old = copy.deepcopy(seed_reports["000"])
+    del old["verdict"]["level"]
+    report.validate(old)
+    assert report.summary_row(old)["level"] == "machine_translated"
+    assert report.contract.level({"machine_translated": None, "abstained": True}) == "abstained"
+    assert report.contract.level({"machine_translated": False, "abstained": False}) == "original"

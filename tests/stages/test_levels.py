@@ -1,0 +1,66 @@
+"""Verdict levels: a machine-translation call is judged only on evidence a person can check; style alone is "suspected"."""
+
+from __future__ import annotations
+
+import pytest
+
+from mtaudit.base.types import Span
+from mtaudit.stages import detect
+from mtaudit.stages.detect import SentenceEvidence, Verdict
+
+
+def span(kind: str, weight: float = 0.9) -> Span:
+    return Span(0, 5, "words", kind, weight, "why")
+
+
+def verdict(p_sentences: list[float], machine: bool | None = True, abstained: bool = False) -> Verdict:
+    return Verdict(machine, 0.95 if machine else 0.2, abstained, ["detector (article alone): 0.95"], method="detector",
+                   sentence_probabilities=p_sentences)
+
+
+def evidence(*spans_per_sentence: list[Span]) -> list[SentenceEvidence]:
+    out = []
+    for i, spans in enumerate(spans_per_sentence):
+        p = detect.noisy_or([s.weight for s in spans])
+        out.append(SentenceEvidence(i, spans, round(p, 4), p >= 0.5))
+    return out
+
+
+@pytest.mark.parametrize(("spans", "sure", "level"), [
+    ([[span("rare_word")], [], []], [0.95, 0.3, 0.2], "suspected"),  # style, one sure sentence, a reference-free span
+    ([[], [], []], [0.3, 0.3, 0.2], "suspected"),  # style alone
+    ([[span("name_mismatch")], [], []], [0.3, 0.3, 0.2], "machine_translated"),  # a name other outlets spell otherwise
+    ([[span("collocation", 0.4)], [], []], [0.3, 0.3, 0.2], "suspected"),  # too weak to count
+    ([[span("foreign_leftover")], [], []], [0.3, 0.3, 0.2], "machine_translated"),  # "phase un"
+    ([[], [], []], [0.85, 0.81, 0.2], "machine_translated"),  # the sentence model sure of two sentences
+    ([[], [], []], [0.79, 0.95, 0.2], "suspected"),  # ... of one
+])
+def test_a_call_is_judged_only_on_checkable_evidence(spans: list[list[Span]], sure: list[float], level: str) -> None:
+    v = verdict(sure)
+    ev = detect.settle(v, evidence(*spans))
+    assert v.level == level
+    assert v.machine_translated is (True if level == "machine_translated" else None)
+    assert v.reasons[0].startswith("judged machine-translated" if level == "machine_translated" else "suspected, not judged")
+    judged = level == "machine_translated"
+    assert [e.flagged for e in ev] == [e.flagged and (judged or bool(detect.checkable(e.spans))) for e in evidence(*spans)]
+
+
+def test_a_suspected_article_gets_no_sentence_model_flags() -> None:
+    v = verdict([0.95, 0.3])
+    ev = detect.flag_by_model(detect.settle(v, evidence([], [])), v)
+    assert v.level == "suspected" and not any(e.flagged or e.flagged_by_model for e in ev)
+
+
+@pytest.mark.parametrize(("machine", "abstained", "level"), [(False, False, "original"), (None, True, "abstained")])
+def test_undecided_and_original_keep_their_call(machine: bool | None, abstained: bool, level: str) -> None:
+    v = verdict([0.9, 0.9], machine, abstained)
+    detect.settle(v, evidence([], []))
+    assert v.level == level and v.machine_translated is machine
+
+
+def test_only_checkable_spans_flag_sentences_of_an_article_not_judged() -> None:
+    """Reference-free spans that originals carry too (a rare name, odd capitals) stay as evidence, not flags."""
+    v = verdict([0.1, 0.1, 0.1], machine=False)
+    ev = detect.settle(v, evidence([span("rare_word")], [span("name_as_word")], [span("capitalisation"), span("lm_spike")]))
+    assert [e.flagged for e in ev] == [False, True, False]
+    assert [len(e.spans) for e in ev] == [1, 1, 2]  # the evidence stays in the report
