@@ -97,6 +97,25 @@ def huge(size: int, declare: bool) -> Handler:
     return route
 
 
+def jpeg() -> Handler:
+    """A photo where an article was expected: 200, image/jpeg, a JFIF header and binary bytes."""
+    body = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + bytes(range(256)) * 16 + b"\xff\xd9"
+    return status(200, body, {"Content-Type": "image/jpeg"})
+
+
+def slow(server: LoopbackServer, body: bytes, seconds: float) -> Handler:
+    """The body as a static route would answer it (ETag, 304), after ``seconds``: a run is still busy with it."""
+
+    def route(h: BaseHTTPRequestHandler) -> None:
+        server.stop.wait(min(seconds, MAX_WAIT))
+        try:
+            LoopbackServer.static(h, body)
+        except OSError:  # the client is gone (killed, or gave up): that may be the point
+            h.close_connection = True
+
+    return route
+
+
 def redirect(to: str) -> Handler:
     return status(302, b"", {"Location": to})
 

@@ -1,4 +1,7 @@
-"""The run index: one page per night (JSON, Markdown, HTML) listing the feeds, the new articles flagged first, and the problems."""
+"""The run index: one page per night (JSON, Markdown, HTML) listing the feeds, the new articles flagged first, and the problems.
+
+A night is the run that completes and the killed or failed runs since the last completed one (see mtaudit.nightly.state).
+"""
 
 from __future__ import annotations
 
@@ -11,10 +14,10 @@ import jinja2
 from mtaudit.base import atomic
 from mtaudit.nightly.state import Item
 from mtaudit.report import html
+from mtaudit.report.contract import level, rank
 
 
 @lru_cache(maxsize=1)
-from mtaudit.report.contract import level, rank
 def _env() -> jinja2.Environment:
     """The report templates' folder, with jinja2's plain whitespace rules (the article pages trim blocks)."""
     return jinja2.Environment(loader=jinja2.FileSystemLoader(html.TEMPLATES), autoescape=True)
@@ -53,12 +56,27 @@ def index_rows(results: list[dict[str, Any]], formats: tuple[str, ...]) -> list[
 
 
 def _verdict(row: dict[str, Any]) -> str:
-    return "abstained" if row["abstained"] else ("MT" if row["machine_translated"] else "ok")
+    return {"machine_translated": "MT", "suspected": "suspected", "abstained": "abstained", "original": "ok"}[level(row)]
+
+
+def _night(doc: dict[str, Any]) -> list[str]:
+    """The earlier runs this index covers (killed, or stopped on an error): why it lists what they met."""
+    earlier = [r for r in doc.get("night", []) if r["run_id"] != doc["run_id"]]
+    if not earlier:
+        return []
+    runs = ", ".join(f"{r['run_id']} ({r['status']})" for r in earlier)
+    return [f"- this run completes a night of {len(earlier) + 1} runs: it covers the feeds, articles and problems of {runs} too"]
+
+
+def _problem(p: dict[str, Any], run_id: str) -> str:
+    met = f" (met by run {p['run_id']})" if p.get("run_id") and p["run_id"] != run_id else ""
+    return f"- {p['level']}: {p['feed']}: {p['source']}: {p['message']} [{p['code']}]{met}"
 
 
 def index_markdown(doc: dict[str, Any]) -> str:
     lines = [f"# mtaudit nightly run {doc['run_id']}", "",
              f"- started {doc['started_at']}, finished {doc['finished_at']}, exit code {doc['exit_code']}",
+             *_night(doc),
              f"- {len(doc['articles'])} new articles, {doc['flagged']} flagged as machine-translated", "", "## Feeds", ""]
     lines += [f"- {f['line']}" for f in doc["feeds"]] + ["", "## Articles (flagged first)", ""]
     if doc["articles"]:
@@ -70,7 +88,7 @@ def index_markdown(doc: dict[str, Any]) -> str:
     else:
         lines.append("No new articles.")
     if doc["problems"]:
-        lines += ["", "## Problems", ""] + [f"- {p['level']}: {p['feed']}: {p['source']}: {p['message']} [{p['code']}]" for p in doc["problems"]]
+        lines += ["", "## Problems", ""] + [_problem(p, doc["run_id"]) for p in doc["problems"]]
     lines += ["", "---", "", f"Signature: `{doc['signature']}`", ""]
     return "\n".join(lines)
 

@@ -11,7 +11,10 @@ Safe to run unattended from cron:
 - conditional requests (ETag / Last-Modified): an unchanged feed costs a 304. A feed's validators are
   committed with its items, and kept back when some of its items must be retried, so nothing is lost;
 - new articles are grouped with the look-back window's reported articles, so a story gathers articles
-  across nights and keeps its story_id.
+  across nights and keeps its story_id;
+- a killed run leaves its trace: each problem is committed as it is met, each feed's outcome with its items,
+  and the run that completes the night (it and every run since the last completed one) indexes and exits
+  on all of them, not only on what it met itself.
 
 The library logs (logger ``mtaudit.nightly``) and returns a NightlyResult; ``mtaudit nightly`` prints.
 """
@@ -21,10 +24,11 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import sqlite3
 import time
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from email.message import Message
 from pathlib import Path
 from typing import Any
@@ -64,10 +68,13 @@ _ROUTINE = {"W_DUPLICATE", "W_HTML", "W_ENCODING"}
 
 @dataclass
 class FeedReport:
-    """What happened to one feed tonight: the CLI's log line and the index's feed table."""
+    """What happened to one feed tonight: the CLI's log line and the index's feed table.
+
+    During a run it is that run's outcome; in the result and the index it is the night's (see ``night_feed``).
+    """
     name: str
     location: str
-    status: str = "ok"  # ok | not_modified | error
+    status: str = "ok"  # ok | not_modified | error (the night's: error if any of its runs failed to read the feed)
     http_status: int | None = None
     entries: int = 0
     new: int = 0
@@ -78,15 +85,31 @@ class FeedReport:
     seconds: float = 0.0
     error: str | None = None
     problems: list[dict[str, str]] = field(default_factory=list)
+    runs: list[str] = field(default_factory=list)  # the feed's status in each run of the night that read it, oldest first
 
     def line(self) -> str:
-        if self.status == "error":
-            return f"feed {self.name}: FAILED {self.error} ({self.seconds:.1f} s)"
-        if self.status == "not_modified":
-            return f"feed {self.name}: not modified (HTTP 304), nothing new ({self.seconds:.1f} s)"
+        """One line; over several runs (a killed run read the feed too) it says what the night got, not only the last run."""
+        # W_FEED is a warning, as the docs say: the entries were read, so the feed did not fail
+        loose = "; not well-formed, read anyway (warning W_FEED)" if any(p["code"] == "W_FEED" for p in self.problems) else ""
+        took = f" ({self.seconds:.1f} s)"
         extra = (f", {self.failed} to retry" if self.failed else "") + (f", {self.waiting} still being written" if self.waiting else "")
-        return (f"feed {self.name}: {self.entries} entries, {self.new} new, {self.duplicates} duplicate, "
-                f"{self.skipped} skipped{extra} ({self.seconds:.1f} s)")
+        tally = f"{self.entries} entries, {self.new} new, {self.duplicates} duplicate, {self.skipped} skipped{extra}"
+        n = len(self.runs)
+        if n <= 1:
+            if self.status == "error":
+                return f"feed {self.name}: FAILED {self.error}{took}"
+            if self.status == "not_modified":
+                return f"feed {self.name}: not modified (HTTP 304), nothing new{took}"
+            return f"feed {self.name}: {tally}{loose}{took}"
+        failed_in, read = self.runs.count("error"), "ok" in self.runs
+        parts = []
+        if failed_in:
+            parts.append(f"FAILED {self.error} in {failed_in} of {n} runs tonight")
+        if read:
+            parts.append(tally if failed_in else f"{tally} over {n} runs tonight")
+        if self.runs[-1] == "not_modified":
+            parts.append("last run: not modified (HTTP 304)" if parts else f"not modified (HTTP 304) in {n} runs tonight, nothing new")
+        return f"feed {self.name}: {'; '.join(parts)}{loose if read else ''}{took}"
 
 
 @dataclass
@@ -102,6 +125,7 @@ class NightlyResult:
     index: dict[str, str]  # format -> path of this run's index
     seconds: float
     signature: str
+    night: list[dict[str, str]] = field(default_factory=list)  # the runs this result covers: killed or failed ones, then this one
 
     @property
     def flagged(self) -> int:
@@ -169,18 +193,22 @@ class _Night:
         self.run_id = run_id
         self.fetcher = fetcher
         self.progress = progress
-        self.problems: list[dict[str, str]] = []
         self.audited_ok = 0
 
     def problem(self, report: FeedReport | None, source: str, level: str, code: str, message: str, echo: bool = True,
-                feed: str | None = None) -> None:
-        """Record it for the index (and the feed's report, while its feed is read), and log one line: WARNING unless
-        routine (``echo=False``: the feed's own line says it). ``feed`` names the feed when there is no report."""
+                feed: str | None = None, db: sqlite3.Connection | None = None) -> None:
+        """Record it in the state at once (a kill -9 right after keeps it for the night's index), in the feed's report
+        while its feed is read, and log one line: WARNING unless routine (``echo=False``: the feed's own line says it).
+        ``feed`` names the feed when there is no report; ``db``: commit it with the caller's transaction instead."""
         name = report.name if report is not None else feed
-        p = {"feed": name, "source": source, "level": level, "code": code, "message": message}
+        p = {"feed": name, "source": source, "level": level, "code": code, "message": message, "run_id": self.run_id}
+        if db is not None:
+            self.st.add_problem(db, self.run_id, p)
+        else:
+            with self.st.transaction() as tx:
+                self.st.add_problem(tx, self.run_id, p)
         if report is not None:
             report.problems.append(p)
-        self.problems.append(p)
         if echo:
             log.log(logging.DEBUG if code in _ROUTINE else logging.WARNING, "feed %s: %s: %s: %s [%s]", name, level, source, message, code)
 
@@ -204,11 +232,13 @@ class _Night:
             items, validators = [], self._old_validators(feed)
         if report.status != "ok" or report.failed:
             validators = self._old_validators(feed)  # keep last night's: tomorrow's request must not get a 304 for what failed
+        report.seconds = round(time.monotonic() - t0, 3)
+        report.runs = [report.status]
         with self.st.transaction() as db:
             for item in items:
                 self.st.add_item(db, item, self.run_id)
             self.st.save_feed(db, feed.name, feed.location, self.run_id, report.status, *validators, error=report.error)
-        report.seconds = round(time.monotonic() - t0, 3)
+            self.st.save_feed_run(db, self.run_id, feed.name, feed.location, asdict(report))  # the night's index counts it
         log.log(logging.WARNING if report.status == "error" else logging.INFO, "%s", report.line())
         return report
 
@@ -433,10 +463,10 @@ class _Night:
             raise failures[0][1]  # nothing audits at all: a broken install, not a bad article; leave everything pending
         for a, exc in failures:  # the pipeline works, these articles break it: skip them, say so, go on
             message = f"audit failed: {type(exc).__name__}: {exc}"[:500]
-            with self.st.transaction() as db:
+            with self.st.transaction() as db:  # skipped and its problem together: a skipped item is never silently lost
                 db.execute("UPDATE items SET status='skipped', code='E_AUDIT', message=? WHERE article_id=? AND status='pending'",
                            (message, a.article_id))
-            self.problems.append({"feed": a.meta.get("feed", ""), "source": a.source, "level": "error", "code": "E_AUDIT", "message": message})
+                self.problem(None, a.source, "error", "E_AUDIT", message, echo=False, feed=a.meta.get("feed", ""), db=db)  # logged above
         return reports
 
     def _articles(self, items: list[Item], pending: bool = False) -> list[Article]:
@@ -449,9 +479,9 @@ class _Night:
                     log.warning("stored text of %s no longer parses to the same article under these settings; left out of the context", it.key)
                     continue
                 why = "no longer an article under the current [audit] settings"  # an item not audited: an error, as any other
-                self.problem(None, it.source or it.key, "error", "E_REPARSE", why, feed=it.feed)  # its feed was read another night
-                with self.st.transaction() as db:
+                with self.st.transaction() as db:  # skipped and its problem together
                     db.execute("UPDATE items SET status='skipped', code='E_REPARSE', message=? WHERE key=? AND status='pending'", (why, it.key))
+                    self.problem(None, it.source or it.key, "error", "E_REPARSE", why, feed=it.feed, db=db)  # its feed was read another night
                 continue
             out.append(article)
         return out
@@ -500,6 +530,38 @@ class _Night:
         return len(rows)
 
 
+
+
+def night_feed(report: FeedReport, earlier: list[dict[str, Any]], problems: list[dict[str, str]]) -> FeedReport:
+    """One feed's night: this run's report merged with what the night's earlier (killed or failed) runs got from it.
+
+    Items are counted once (a run's counts land with its items, and committed items are not fetched again), so
+    new, duplicate and skipped add up; entries are the last reading's, items to retry and still being written
+    this run's. The feed failed tonight if any run failed to read it; the line tells the rest.
+    """
+    mine = [p for p in problems if p["feed"] == report.name]
+    if not earlier:
+        return replace(report, problems=mine, runs=[report.status])
+    rows = [*earlier, asdict(report)]
+    last_read = next((r for r in reversed(rows) if r["status"] == "ok"), None)
+    last_error = next((r for r in reversed(rows) if r["status"] == "error"), None)
+    return replace(
+        report, status="error" if last_error else ("ok" if last_read else "not_modified"),
+        entries=last_read["entries"] if last_read else 0, new=sum(r["new"] for r in rows),
+        duplicates=sum(r["duplicates"] for r in rows), skipped=sum(r["skipped"] for r in rows),
+        seconds=round(sum(r["seconds"] for r in rows), 3), error=last_error["error"] if last_error else None,
+        problems=mine, runs=[r["status"] for r in rows],
+    )
+
+
+def night_problems(rows: list[dict[str, str]]) -> list[dict[str, str]]:
+    """Each problem of the night once, in the order met: one met again by a later run (a feed still failing, an
+    item a killed run never committed) is listed as that later run met it."""
+    def key(p: dict[str, str]) -> tuple[str, str, str, str]:
+        return p["feed"], p["source"], p["level"], p["code"]
+
+    last = {key(p): p["run_id"] for p in rows}
+    return [p for p in rows if last[key(p)] == p["run_id"]]
 
 
 def stable_story_ids(story_of: dict[str, str | None], known: dict[str, str | None]) -> tuple[dict[str, str | None], dict[str, str]]:
@@ -563,21 +625,39 @@ def run(cfg: NightlyConfig, progress: Progress | None = None, transport: Any = N
                         progress("feeds", n, len(cfg.feeds))
             audited = night.audit()
             st.prune_texts(max(cfg.keep_text_days, cfg.lookback_days))
+            st.prune_history(max(cfg.keep_text_days, cfg.lookback_days), run_id)
             rows = index_rows(st.claim_for_index(run_id), cfg.formats)
-            # as `mtaudit audit`: any input not audited is a partial failure, whether it is retried (fetch) or not (content)
-            failed = any(f.status == "error" or f.failed for f in feeds) or any(p["level"] == "error" for p in night.problems)
+            # the night: this run and the killed or failed ones since the last completed run, whose articles it lists too
+            runs = [{**r, "status": "finished" if r["run_id"] == run_id else r["status"]} for r in st.night(run_id)]
+            problems = night_problems(st.night_problems(run_id))
+            earlier: dict[str, list[dict[str, Any]]] = defaultdict(list)
+            for fr in st.night_feed_runs(run_id):
+                if fr["run_id"] != run_id:
+                    earlier[fr["feed"]].append(fr)
+            feeds = [night_feed(f, earlier[f.name], problems) for f in feeds]
+            if len(runs) > 1:
+                log.info("this run completes a night of %d runs (%s): its index and exit code cover their feeds and problems too",
+                         len(runs), ", ".join(f"{r['run_id']} {r['status']}" for r in runs[:-1]))
+                how = {r["run_id"]: r["status"] for r in runs}
+                for p in problems:  # said again here: cron mail of a killed run may never have been read, or sent
+                    if p["run_id"] != run_id:
+                        log.log(logging.DEBUG if p["code"] in _ROUTINE else logging.WARNING, "feed %s: %s: %s: %s [%s] (met by run %s, %s)",
+                                p["feed"], p["level"], p["source"], p["message"], p["code"], p["run_id"], how.get(p["run_id"], "?"))
+            # as `mtaudit audit`: any input not audited is a partial failure, whether it is retried (fetch) or not (content),
+            # and whichever run of the night met it
+            failed = any(f.status == "error" or f.failed for f in feeds) or any(p["level"] == "error" for p in problems)
             flagged = sum(1 for r in rows if r["machine_translated"])
             code = exits.PARTIAL if failed else (exits.FLAGGED if flagged else exits.CLEAN)
             signature = f"{pipeline.signature(cfg.settings)}|nightly:lookback={cfg.lookback_days:g}d,context<={cfg.max_context}"
             doc = {
                 "run_id": run_id, "version": __version__, "started_at": started, "finished_at": now(), "exit_code": code,
                 "config": str(cfg.source) if cfg.source else None, "flagged": flagged, "recovered": recovered, "audited": audited,
-                "feeds": [{**asdict(f), "line": f.line()} for f in feeds], "articles": rows, "problems": night.problems,
-                "signature": signature,
+                "feeds": [{**asdict(f), "line": f.line()} for f in feeds], "articles": rows, "problems": problems,
+                "signature": signature, "night": runs,
             }
             index = write_index(cfg.out, doc)
-            result = NightlyResult(run_id, code, feeds, rows, night.problems, recovered, audited, index,
-                                   round(time.monotonic() - t0, 3), signature)
+            result = NightlyResult(run_id, code, feeds, rows, problems, recovered, audited, index,
+                                   round(time.monotonic() - t0, 3), signature, runs)
             st.finish_run(run_id, "finished", code, {k: doc[k] for k in ("flagged", "recovered", "audited")} | {"articles": len(rows)})
             log.info("run %s: %d new articles, %d flagged, exit code %d; index %s", run_id, len(rows), flagged, code, index["md"])
             return result

@@ -4,6 +4,11 @@ Why SQLite: one file, transactions, and it survives ``kill -9`` (WAL journal, sy
 so "state committed after the report landed" is a real promise. An item moves
 ``pending`` (fetched, text stored) -> ``reported`` (its JSON report is on disk, a result row
 exists); ``duplicate`` and ``skipped`` items are remembered so they are never fetched again.
+
+A night, for the run index and the exit code, is the run that completes (status ``finished``) and every
+run since the previous one that completed: runs killed (``interrupted``) or stopped on an error
+(``failed``). Each problem is committed the moment it is met, and each feed's outcome with its items,
+so the completing run can report what the runs it resumed met before they died.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the problems and feed_runs tables (a version-1 state gains them on open, in one transaction)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -54,7 +59,37 @@ CREATE TABLE IF NOT EXISTS results (
 );
 CREATE INDEX IF NOT EXISTS results_index ON results(indexed_in);
 CREATE INDEX IF NOT EXISTS results_story ON results(story_id);
+CREATE TABLE IF NOT EXISTS problems (
+    id INTEGER PRIMARY KEY,          -- the order they were met in
+    run_id TEXT NOT NULL,            -- the run that met it
+    feed TEXT, source TEXT NOT NULL, level TEXT NOT NULL, code TEXT NOT NULL, message TEXT NOT NULL,
+    met_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS problems_run ON problems(run_id);
+CREATE TABLE IF NOT EXISTS feed_runs (  -- what one run got from one feed, committed with the feed's items
+    run_id TEXT NOT NULL, feed TEXT NOT NULL, location TEXT NOT NULL,
+    status TEXT NOT NULL,            -- ok | not_modified | error
+    http_status INTEGER, entries INTEGER NOT NULL, new INTEGER NOT NULL, duplicates INTEGER NOT NULL,
+    skipped INTEGER NOT NULL, failed INTEGER NOT NULL, waiting INTEGER NOT NULL, seconds REAL NOT NULL, error TEXT,
+    PRIMARY KEY (run_id, feed)
+);
 """
+
+_FEED_RUN_COLUMNS = ("status", "http_status", "entries", "new", "duplicates", "skipped", "failed", "waiting", "seconds", "error")
+
+# the runs of the night that `run_id` completes: every run after the last other run that finished
+_NIGHT = "SELECT rowid FROM runs WHERE rowid > COALESCE((SELECT MAX(rowid) FROM runs WHERE status='finished' AND run_id != ?), 0)"
+
+
+def _statements(script: str) -> list[str]:
+    """The script's statements one by one, so that they can run inside one transaction (executescript commits first)."""
+    out, buf = [], ""
+    for line in script.splitlines(keepends=True):
+        buf += line
+        if sqlite3.complete_statement(buf):
+            out.append(buf.strip())
+            buf = ""
+    return out
 
 
 def now() -> str:
@@ -94,13 +129,23 @@ class State:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.execute("PRAGMA foreign_keys=ON")
-        self.db.executescript(_SCHEMA)  # idempotent: IF NOT EXISTS everywhere
-        with self.transaction():
-            found = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-            if found is None:
-                self.db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-            elif int(found[0]) != SCHEMA_VERSION:
+        self._open_schema()
+
+    def _open_schema(self) -> None:
+        """Create the tables, or migrate an older state, in one transaction: a kill mid-way leaves the file as it was.
+
+        Version 1 -> 2 only adds tables (problems, feed_runs); the runs recorded before it have no rows
+        there, so a night that began under version 1 lists only the problems met since the upgrade.
+        """
+        with self.transaction() as db:
+            has_meta = db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'").fetchone()
+            found = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() if has_meta else None
+            if found is not None and not 1 <= int(found[0]) <= SCHEMA_VERSION:  # a newer mtaudit's state: touch nothing
                 raise RuntimeError(f"{self.path}: state schema {found[0]}, this mtaudit reads {SCHEMA_VERSION}")
+            for statement in _statements(_SCHEMA):  # IF NOT EXISTS everywhere: creates what a new or older state lacks
+                db.execute(statement)
+            db.execute("INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                       (str(SCHEMA_VERSION),))
 
     def close(self) -> None:
         self.db.close()
@@ -137,6 +182,45 @@ class State:
 
     def runs(self) -> list[dict[str, Any]]:
         return [dict(r) for r in self.db.execute("SELECT * FROM runs ORDER BY run_id")]
+
+    def night(self, run_id: str) -> list[dict[str, Any]]:
+        """The runs of the night ``run_id`` completes, oldest first: those since the last other run that finished, and itself."""
+        return [dict(r) for r in self.db.execute(
+            f"SELECT run_id, started_at, status FROM runs WHERE rowid IN ({_NIGHT}) ORDER BY rowid", (run_id,))]
+
+    # problems and feed outcomes, for the night's index
+    def add_problem(self, db: sqlite3.Connection, run_id: str, problem: dict[str, Any]) -> None:
+        """Inside a transaction: the caller commits it at once (or with the state change it explains)."""
+        db.execute(
+            "INSERT INTO problems (run_id, feed, source, level, code, message, met_at) VALUES (?,?,?,?,?,?,?)",
+            (run_id, problem["feed"], problem["source"], problem["level"], problem["code"], problem["message"], now()),
+        )
+
+    def night_problems(self, run_id: str) -> list[dict[str, Any]]:
+        """Every problem met by the runs of the night ``run_id`` completes, in the order met."""
+        return [dict(r) for r in self.db.execute(
+            f"SELECT feed, source, level, code, message, run_id FROM problems WHERE run_id IN (SELECT run_id FROM runs WHERE rowid IN ({_NIGHT})) "
+            "ORDER BY id", (run_id,))]
+
+    def save_feed_run(self, db: sqlite3.Connection, run_id: str, feed: str, location: str, outcome: dict[str, Any]) -> None:
+        """Inside the feed's transaction: what this run got from the feed lands together with the items it counts."""
+        db.execute(
+            f"INSERT OR REPLACE INTO feed_runs (run_id, feed, location, {', '.join(_FEED_RUN_COLUMNS)}) VALUES (?,?,?,{','.join('?' * len(_FEED_RUN_COLUMNS))})",
+            (run_id, feed, location, *(outcome[c] for c in _FEED_RUN_COLUMNS)),
+        )
+
+    def night_feed_runs(self, run_id: str) -> list[dict[str, Any]]:
+        """What each run of the night ``run_id`` completes got from each feed, oldest run first."""
+        return [dict(r) for r in self.db.execute(
+            f"SELECT f.* FROM feed_runs f JOIN runs r ON r.run_id = f.run_id WHERE r.rowid IN ({_NIGHT}) ORDER BY r.rowid, f.feed", (run_id,))]
+
+    def prune_history(self, keep_days: float, run_id: str) -> int:
+        """Drop the problems and feed outcomes of runs older than ``keep_days`` whose night is over (never the current one's)."""
+        since = (datetime.now(UTC) - timedelta(days=keep_days)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        old = f"SELECT run_id FROM runs WHERE started_at < ? AND rowid NOT IN ({_NIGHT})"
+        with self.transaction() as db:
+            return (db.execute(f"DELETE FROM problems WHERE run_id IN ({old})", (since, run_id)).rowcount
+                    + db.execute(f"DELETE FROM feed_runs WHERE run_id IN ({old})", (since, run_id)).rowcount)
 
     # feeds
     def feed(self, name: str) -> dict[str, Any] | None:

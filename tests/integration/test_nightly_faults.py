@@ -1,10 +1,12 @@
-"""Crash safety of the nightly job: killed anywhere, re-run, every item reported exactly once, no partial report.
+"""Crash safety of the nightly job: killed anywhere, re-run, every item reported exactly once, no partial report,
+and nothing a killed run met left out of the night's index and exit code.
 
-Two tests. The first stops a run exactly between "reports written" and "state committed" (the
+The first test stops a run exactly between "reports written" and "state committed" (the
 window that matters) and checks the next run records those reports without writing them again.
-The second is the real thing: `mtaudit nightly` over 210 feed items in a subprocess, SIGKILLed three
-times at seeded random points (once in its first seconds, twice mid-audit at random report counts),
-then re-run to completion. Its articles are one real news sentence of 20+ words each (ECB+ when the
+Another kills (kill -9) a run that has met a night's only failures, and checks that the run
+completing the night lists them and exits 3. The slow SIGKILL test is the real thing: `mtaudit
+nightly` over 210 feed items in a subprocess, SIGKILLed three times at seeded random points (once in
+its first seconds, twice mid-audit at random report counts), then re-run to completion. Its articles are one real news sentence of 20+ words each (ECB+ when the
 shared data is there, the seeds otherwise), audited in commits of 20. Cost: about 4 CPU-minutes
 (one uninterrupted night of these 210 items is ~2.5 CPU-minutes; each restart adds model loading and
 re-grouping); 3-4 minutes of wall clock on 2 idle cores, much more on busy ones.
@@ -31,6 +33,7 @@ from mtaudit import nightly, report
 from mtaudit.base import exits
 from mtaudit.lab.bench_nightly import LoopbackServer, serve_items, synthetic_items, write_config
 from mtaudit.nightly.state import State
+from tests import feeds
 from tests.conftest import ROOT
 
 REPORT_NAME = re.compile(r"^[0-9a-f]{16}\.json$")
@@ -193,6 +196,66 @@ def test_sigkill_at_random_points_then_rerun_reports_every_item_exactly_once(tmp
     finally:
         st.close()
     assert json.loads(final.stdout)["exit_code"] == final.returncode
+
+
+def test_failures_met_only_before_a_kill_are_in_the_completing_runs_index_and_exit_code(tmp_path: Path) -> None:
+    """Issue 29: the first run of the night meets a gone page (404), a photo where an article was expected and a feed
+    read despite its errors, commits them, and is killed (kill -9) while it waits for the next feed. The run that
+    completes the night meets no failure itself (the bad feed answers 304, its items are remembered), yet its index
+    lists the killed run's problems, says what each feed did across both runs, and it exits 3."""
+    items = synthetic_items(2, sentences=1, seed=13, min_words=20, min_sentence_words=20)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
+    with LoopbackServer() as srv:
+        b = srv.base
+        (wire,) = serve_items(srv, items, feeds=1)
+        wire_path = wire.removeprefix(b)
+        body = srv.routes[wire_path]
+        assert isinstance(body, bytes)
+        srv.routes[wire_path] = feeds.slow(srv, body, 3.0)  # the killed run is still waiting for it
+        srv.routes["/news/photo.html"] = feeds.jpeg()  # /news/gone.html has no route: 404
+        srv.routes["/bad.xml"] = (
+            f'<?xml version="1.0"?><rss version="2.0"><channel><title>bad</title>'
+            f"<item><title>Gone</title><link>{b}/news/gone.html</link><description>Read it &nbsp; here</description></item>"
+            f"<item><title>Photo</title><link>{b}/news/photo.html</link><description>See it &nbsp; here</description></item>"
+            f"</channel></rss>"
+        ).encode()
+        cfg_path = write_config(tmp_path / "n.toml", [f"{b}/bad.xml", wire], "batch_size = 1")  # feed0: bad, feed1: wire
+        cmd = [sys.executable, "-m", "mtaudit.cli", "nightly", "--config", str(cfg_path), "--quiet"]
+        with open(tmp_path / "killed.log", "wb") as log:
+            proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+            t0 = time.monotonic()
+            while proc.poll() is None and not srv.hits(wire_path) and time.monotonic() - t0 < 120:
+                time.sleep(0.02)  # the wire feed is asked for only after the bad feed's items are committed
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=60)
+        final = subprocess.run([*cmd[:-1], "--json"], cwd=ROOT, env=env, capture_output=True, timeout=600)
+
+    killed_log = (tmp_path / "killed.log").read_text(encoding="utf-8", errors="replace")
+    assert proc.returncode == -signal.SIGKILL, killed_log
+    assert "E_HTTP_404" in killed_log and "E_BINARY" in killed_log  # met (and said on stderr) by the killed run
+    st = State(tmp_path / "state" / "state.sqlite")
+    try:
+        runs = st.runs()
+    finally:
+        st.close()
+    assert [r["status"] for r in runs] == ["interrupted", "finished"]
+    killed_run, final_run = (r["run_id"] for r in runs)
+    payload = json.loads(final.stdout)
+    index = json.loads(Path(payload["index"]["json"]).read_text(encoding="utf-8"))
+    md = Path(payload["index"]["md"]).read_text(encoding="utf-8")
+    met = {p["code"]: p for p in index["problems"]}
+    assert {"E_HTTP_404", "E_BINARY", "W_FEED"} <= set(met), index["problems"]
+    assert met["E_HTTP_404"]["source"] == f"{b}/news/gone.html" and met["E_BINARY"]["source"] == f"{b}/news/photo.html"
+    assert {met[c]["run_id"] for c in ("E_HTTP_404", "E_BINARY", "W_FEED")} == {killed_run}
+    assert "E_HTTP_404" in md and "E_BINARY" in md and "W_FEED" in md
+    page = Path(payload["index"]["html"]).read_text(encoding="utf-8")
+    assert f"[E_HTTP_404] (met by run {killed_run})" in page and f"{killed_run} (interrupted)" in page
+    assert index["problems"] == payload["problems"] and index["run_id"] == final_run
+    lines = {f["name"]: f["line"] for f in index["feeds"]}
+    assert "2 skipped" in lines["feed0"] and "nothing new" not in lines["feed0"], lines  # not just "304" for the night
+    assert "not well-formed" in lines["feed0"] and "2 new" in lines["feed1"], lines
+    assert len(index["articles"]) == 2
+    assert final.returncode == exits.PARTIAL == payload["exit_code"] == index["exit_code"], final.stderr.decode()[-2000:]
 
 
 def test_synthetic_items_from_the_seeds_alone_end_with_a_clear_error() -> None:

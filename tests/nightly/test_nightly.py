@@ -10,6 +10,7 @@ import contextlib
 import fcntl
 import json
 import os
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from mtaudit import nightly, report
 from mtaudit.base import exits
 from mtaudit.cli import app
 from mtaudit.lab.bench_nightly import LoopbackServer, as_html, html_page, rss
+from mtaudit.nightly.job import FeedReport, _Night, night_feed, night_problems
 from mtaudit.nightly.state import State
 from tests import feeds
 from tests.conftest import ROOT
@@ -282,6 +284,113 @@ def test_a_malformed_feed_and_a_gone_page_are_warned_about(tmp_path: Path) -> No
     assert "1 skipped" in night1.stderr and "1 item(s) not audited" in night1.stderr
     assert night2.exit_code == exits.CLEAN, night2.output  # the gone page is not asked for again
     assert gone_hits == 1 and "E_HTTP_404" not in night2.stderr
+
+
+class Killed(BaseException):
+    """Stands in for kill -9 (BaseException: nothing in the run may swallow it)."""
+
+
+@pytest.mark.parametrize("how", ["killed", "failed"])
+def test_problems_of_a_killed_or_failed_run_are_in_the_index_and_exit_code_of_the_run_completing_the_night(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str,
+) -> None:
+    """The first run meets three bad drop items (remembered, so never met again) and dies: killed (left 'running',
+    as kill -9 leaves it) or stopped on an error (exit 5). The next run meets nothing itself, yet its index lists
+    them and says what the feed gave over both runs, and it exits 3. The run after that starts a new night."""
+    drops = tmp_path / "drops"
+    drops.mkdir()
+    (drops / "noise.txt").write_bytes(bytes(range(256)) * 8)
+    (drops / "de.txt").write_text(GERMAN, encoding="utf-8")
+    (drops / "partner.jsonl").write_text("{not json\n", encoding="utf-8")
+    cfg = nightly.load_config(config(tmp_path / "n.toml", [feed_toml("drops", path="drops")]))
+
+    def dies(self: Any) -> int:
+        raise Killed if how == "killed" else RuntimeError("disk [full]")
+
+    def no_record(self: State, *args: Any) -> None:
+        raise Killed  # the process is gone: nothing records how the run ended
+
+    with monkeypatch.context() as m:
+        m.setattr(_Night, "audit", dies)
+        if how == "killed":
+            m.setattr(State, "finish_run", no_record)
+        with pytest.raises(Killed if how == "killed" else RuntimeError):
+            nightly.run(cfg)
+    completing = nightly.run(cfg)  # nothing new, nothing pending: no model is loaded
+    after = nightly.run(cfg)
+
+    st = State(cfg.state / "state.sqlite")
+    try:
+        runs = st.runs()
+    finally:
+        st.close()
+    assert [r["status"] for r in runs] == ["interrupted" if how == "killed" else "failed", "finished", "finished"]
+    first = runs[0]["run_id"]
+    assert sorted((p["code"], p["run_id"]) for p in completing.problems) == [("E_BINARY", first), ("E_JSON", first), ("E_LANGUAGE", first)]
+    assert completing.exit_code == exits.PARTIAL and [r["run_id"] for r in completing.night] == [first, completing.run_id]
+    (feed,) = completing.feeds
+    assert (feed.status, feed.runs, feed.entries, feed.new, feed.skipped) == ("ok", ["ok", "ok"], 3, 0, 3)
+    assert feed.line().startswith("feed drops: 3 entries, 0 new, 0 duplicate, 3 skipped over 2 runs tonight")
+    index = json.loads(Path(completing.index["json"]).read_text(encoding="utf-8"))
+    assert index["problems"] == completing.problems and index["exit_code"] == exits.PARTIAL
+    md = Path(completing.index["md"]).read_text(encoding="utf-8")
+    assert f"this run completes a night of 2 runs: it covers the feeds, articles and problems of {first} ({runs[0]['status']})" in md
+    assert md.count(f"(met by run {first})") == 3
+    # the night is over: the next run reports only itself
+    assert after.exit_code == exits.CLEAN and after.problems == [] and [r["run_id"] for r in after.night] == [after.run_id]
+    assert after.feeds[0].line().startswith("feed drops: 3 entries, 0 new, 0 duplicate, 0 skipped (")
+
+
+def test_a_feeds_night_over_several_runs() -> None:
+    """What the index says of a feed that a killed run read too: the night's items, its failures, its last answer."""
+    def run(status: str, new: int = 0, skipped: int = 0, error: str | None = None) -> dict[str, Any]:
+        return {"run_id": "r", "status": status, "http_status": None, "entries": 5 if status == "ok" else 0, "new": new, "duplicates": 0,
+                "skipped": skipped, "failed": 0, "waiting": 0, "seconds": 1.0, "error": error}
+
+    now_304 = FeedReport("f", "u", status="not_modified", http_status=304, seconds=0.5)
+    got = night_feed(now_304, [run("ok", new=3, skipped=1)], [])
+    assert (got.status, got.entries, got.new, got.skipped, got.runs) == ("ok", 5, 3, 1, ["ok", "not_modified"])
+    assert got.line() == "feed f: 5 entries, 3 new, 0 duplicate, 1 skipped over 2 runs tonight; last run: not modified (HTTP 304) (1.5 s)"
+    failing = FeedReport("f", "u", status="error", error="HTTP 500 [E_HTTP_500]", seconds=0.5)
+    got = night_feed(failing, [run("ok", new=2), run("error", error="timed out [E_TIMEOUT]")], [])
+    assert got.status == "error" and got.error == "HTTP 500 [E_HTTP_500]"
+    assert got.line() == "feed f: FAILED HTTP 500 [E_HTTP_500] in 2 of 3 runs tonight; 5 entries, 2 new, 0 duplicate, 0 skipped (2.5 s)"
+    read_now = FeedReport("f", "u", entries=4, new=4, seconds=0.5)
+    got = night_feed(read_now, [run("error", error="HTTP 503 [E_HTTP_503]")], [])
+    assert got.status == "error" and got.line() == "feed f: FAILED HTTP 503 [E_HTTP_503] in 1 of 2 runs tonight; 4 entries, 4 new, 0 duplicate, 0 skipped (1.5 s)"
+    assert night_feed(now_304, [run("not_modified")], []).line() == "feed f: not modified (HTTP 304) in 2 runs tonight, nothing new (1.5 s)"
+    alone = night_feed(read_now, [], [{"feed": "f", "source": "u", "level": "warning", "code": "W_FEED", "message": "m", "run_id": "r"}])
+    assert alone.runs == ["ok"] and alone.line() == "feed f: 4 entries, 4 new, 0 duplicate, 0 skipped; not well-formed, read anyway (warning W_FEED) (0.5 s)"
+
+
+def test_a_problem_met_again_by_a_later_run_of_the_night_is_listed_once() -> None:
+    def p(run_id: str, source: str, code: str = "E_HTTP_500") -> dict[str, str]:
+        return {"feed": "f", "source": source, "level": "error", "code": code, "message": "m", "run_id": run_id}
+
+    rows = [p("a", "feed"), p("a", "page1", "E_HTTP_404"), p("b", "feed"), p("b", "page2"), p("b", "page2", "W_HTML"), p("c", "feed")]
+    assert night_problems(rows) == [p("a", "page1", "E_HTTP_404"), p("b", "page2"), p("b", "page2", "W_HTML"), p("c", "feed")]
+
+
+def test_a_version_1_state_gains_the_night_tables_and_a_newer_one_is_left_alone(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    st = State(path)
+    st.start_run("r1")
+    st.db.executescript("DROP TABLE problems; DROP TABLE feed_runs; UPDATE meta SET value='1' WHERE key='schema_version';")
+    st.close()
+    st = State(path)  # migrated: the tables are added, nothing else changes
+    try:
+        assert st.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == "2"
+        assert [r["run_id"] for r in st.runs()] == ["r1"] and st.night_problems("r2") == [] and st.night_feed_runs("r2") == []
+        st.db.executescript("DROP TABLE problems; UPDATE meta SET value='3' WHERE key='schema_version';")
+    finally:
+        st.close()
+    with pytest.raises(RuntimeError, match="state schema 3, this mtaudit reads 2"):
+        State(path)
+    db = sqlite3.connect(path)
+    try:
+        assert db.execute("SELECT name FROM sqlite_master WHERE name='problems'").fetchone() is None  # untouched
+    finally:
+        db.close()
 
 
 @contextlib.contextmanager
