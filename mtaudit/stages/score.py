@@ -36,7 +36,6 @@ import queue
 import re
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -50,7 +49,7 @@ import numpy as np
 from sacrebleu.metrics import BLEU, CHRF, TER
 from sacrebleu.metrics.lib_ter import translation_edit_rate
 
-from mtaudit.base.cache import Cache, close_cache, open_cache
+from mtaudit.base.cache import Cache, open_cache
 from mtaudit.base.settings import Settings, cache_root
 from mtaudit.nlp import embed, lm, registry
 from mtaudit.stages import quality as q
@@ -638,37 +637,5 @@ def mean(values: list[float | None]) -> float | None:
     return round(float(np.mean(vals)), 4) if vals else None
 
 
-def speed(hyps: list[str], refs: list[list[str]], settings: Settings, use_lm: bool = True) -> dict[str, Any]:
-    """Sentences per second of the full scorer vs sacrebleu's sentence chrF on the same sentences, same run.
-
-    The full scorer runs cold (its disk cache pointed at a fresh temporary folder), so the
-    figure is the real cost, not a cache hit. For the benchmark: ``mtaudit.stages.score.speed``.
-    """
-
-    chrf = CHRF()
-    t0 = time.perf_counter()
-    for h, rs in zip(hyps, refs):
-        chrf.sentence_score(h, rs)
-    t_chrf = time.perf_counter() - t0
-    with tempfile.TemporaryDirectory() as tmp:
-        cold = settings.replace(cache_dir=tmp)
-        _warm(cold, use_lm)
-        embed._CACHE.clear()
-        t0 = time.perf_counter()
-        score(hyps, refs, cold, use_lm=use_lm)
-        t_full = time.perf_counter() - t0
-        close_cache(cache_root(cold) / "scores" / "scores-v1.sqlite")
-    n = len(hyps)
-    return {
-        "sentences": n,
-        "chrf_sentences_per_s": round(n / t_chrf, 1) if t_chrf else None,
-        "full_sentences_per_s": round(n / t_full, 2) if t_full else None,
-        "full_with_lm": use_lm,
-        "seconds": {"chrf": round(t_chrf, 3), "full": round(t_full, 2)},
-        "signature": signatures(settings, use_lm)["quality"],
-    }
 
 
-def _warm(settings: Settings, use_lm: bool) -> None:
-    """Load the models before timing, so the figure is scoring speed, not model loading."""
-    score(["A warm-up sentence."], [["A sentence to warm up."]], settings, use_lm=use_lm)

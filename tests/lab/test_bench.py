@@ -59,3 +59,10 @@ def test_smoke_run_on_two_seeds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     summary: dict[str, Any] = bench.summarise([{**figures, "articles_requested": 5}])
     assert summary["targets"]["seeds_warm_s"]["value"] == figures["audit_wall_s"]
     bench.print_tables({"sizes": [figures], "summary": summary})
+
+
+def test_scorer_speed_reports_both_rates(settings: Any) -> None:
+    good, para = "China said on Saturday it approved export licences.", "On Saturday China said it had approved export licences."
+    out = bench.scorer_speed([good, para], [[para], [good]], settings, use_lm=False)
+    assert out["sentences"] == 2 and out["chrf_sentences_per_s"] > 0 and out["full_sentences_per_s"] > 0
+    assert out["signature"].startswith("quality")

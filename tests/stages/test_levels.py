@@ -42,7 +42,7 @@ def test_a_call_is_judged_only_on_checkable_evidence(spans: list[list[Span]], su
     assert v.machine_translated is (True if level == "machine_translated" else None)
     assert v.reasons[0].startswith("judged machine-translated" if level == "machine_translated" else "suspected, not judged")
     judged = level == "machine_translated"
-    assert [e.flagged for e in ev] == [e.flagged and (judged or bool(detect.checkable(e.spans))) for e in evidence(*spans)]
+    assert [e.flagged for e in ev] == [e.flagged and judged for e in evidence(*spans)]  # these spans have no outlet's support
 
 
 def test_a_suspected_article_gets_no_sentence_model_flags() -> None:
@@ -58,9 +58,11 @@ def test_undecided_and_original_keep_their_call(machine: bool | None, abstained:
     assert v.level == level and v.machine_translated is machine
 
 
-def test_only_checkable_spans_flag_sentences_of_an_article_not_judged() -> None:
-    """Reference-free spans that originals carry too (a rare name, odd capitals) stay as evidence, not flags."""
-    v = verdict([0.1, 0.1, 0.1], machine=False)
-    ev = detect.settle(v, evidence([span("rare_word")], [span("name_as_word")], [span("capitalisation"), span("lm_spike")]))
-    assert [e.flagged for e in ev] == [False, True, False]
-    assert [len(e.spans) for e in ev] == [1, 1, 2]  # the evidence stays in the report
+def test_only_contradicted_spans_flag_sentences_of_an_article_not_judged() -> None:
+    """Spans that originals carry too (a rare name, odd capitals, a quoted foreign word) stay as evidence, not flags;
+    a name other outlets spell otherwise is an error worth a flag in any article."""
+    v = verdict([0.1, 0.1, 0.1, 0.1], machine=False)
+    backed = Span(0, 5, "Shinchoa", "name_mismatch", 0.9, "why", "Xinhua", ["b", "c"])
+    ev = detect.settle(v, evidence([span("rare_word")], [backed], [span("capitalisation"), span("lm_spike")], [span("foreign_leftover")]))
+    assert [e.flagged for e in ev] == [False, True, False, False]
+    assert [len(e.spans) for e in ev] == [1, 1, 2, 1]  # the evidence stays in the report

@@ -121,11 +121,6 @@ def test_signatures_name_every_score(settings: Any) -> None:
     assert "nats" in sigs["fluency"] or "lm:" in sigs["fluency"]
 
 
-def test_speed_reports_both_rates(settings: Any) -> None:
-    out = score.speed([GOOD, GARBLED], [[PARAPHRASE], [PARAPHRASE]], settings, use_lm=False)
-    assert out["sentences"] == 2 and out["chrf_sentences_per_s"] > 0 and out["full_sentences_per_s"] > 0
-
-
 def _counterparts(reports: dict[str, dict[str, Any]]) -> list[tuple[float, float]]:
     """(quality of a damaged sentence of 000/002, mean quality of its aligned sentences in 001/003/004).
 
