@@ -57,9 +57,10 @@ def test_an_installed_wheel_audits_a_seed_article(wheel: Path, tmp_path: Path) -
     assert where.startswith(str(fresh_site)), where  # the installed copy, not this checkout
     (article,) = SEEDS.glob("000_*.txt")
     run = subprocess.run([str(python), "-m", "mtaudit.cli", "audit", str(article), "--out", str(work / "reports"),
-                          "--format", "json", "--json", "--no-sentence-lm"], capture_output=True, text=True, cwd=work, env=env)
+                          "--format", "json", "--json"], capture_output=True, text=True, cwd=work, env=env)
     assert run.returncode == 1, run.stderr[-2000:]  # 1: flagged as machine-translated, as from the checkout
     summary = json.loads(run.stdout)
     assert summary["audited"] == 1 and summary["flagged"] == 1
     (report,) = [p for p in (work / "reports").glob("*.json") if p.name != "summary.json"]
-    assert json.loads(report.read_text())["verdict"]["machine_translated"] is True
+    verdict = json.loads(report.read_text())["verdict"]
+    assert verdict["machine_translated"] is True and verdict["level"] == "machine_translated"
