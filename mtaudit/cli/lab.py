@@ -269,6 +269,11 @@ def eval_cmd(
     model_dir: Annotated[Path, typer.Option("--model-dir", help="The detector to evaluate.")] = Path("models/detector"),
     training_data: Annotated[Path, typer.Option("--training-data", help="make-data folder: rows the detector trained on are scored out-of-fold from it.")] = Path("data/detector"),
     prior: Annotated[str | None, typer.Option("--prior", help="Share of machine translation to calibrate the probabilities to (the detector's own is 0.5; default: the setting mt_prior), or 'auto' to estimate it from the file's probabilities without reading a label.")] = None,
+    newsroom: Annotated[bool, typer.Option("--newsroom", help="Instead: audit held-out originals, machine and human translations through the real pipeline, in stories and alone, and measure what a newsroom sees (false alarms, share caught, the precision a reader sees when a small share of the feed is MT, calibration at a prior, time). A few minutes on 2 idle cores; --size for more.")] = False,
+    quick: Annotated[bool, typer.Option("--quick", help="--newsroom at tiny sizes (a few articles a set): a smoke run.")] = False,
+    size: Annotated[list[str] | None, typer.Option("--size", help="--newsroom: a set's size, NAME=N (repeatable): ecb, roundtrip, roundtrip_story, wmt_original, wmt_articles, wmt_zh, neural, reuters, seeds.")] = None,
+    out_json: Annotated[Path, typer.Option("--out", help="--newsroom: where the JSON goes.")] = Path("reports/eval/newsroom.json"),
+    keep_cache: Annotated[bool, typer.Option("--keep-cache", help="--newsroom: audit with the usual disk cache, not a fresh one (faster again; the seconds then understate a new article's).")] = False,
     as_json: JsonOpt = False,
     config: ConfigOpt = None,
 ) -> None:
@@ -281,12 +286,34 @@ def eval_cmd(
     Exit codes: 0 evaluated; 2 bad input or no model, or no row could be read; 3 evaluated, but some rows could
     not be read (one line each on stderr, named by file and line; the metrics cover the rows read).
 
+    With --newsroom, the whole audit as a newsroom meets it instead: every article goes through the audit users run
+    (mtaudit.lab.newsroom), in its story and alone; the sets, their sizes and what is held out are in the JSON (--out).
+    Exit codes there: 0 done, 2 a bad --size.
+
     Example: [bold]mtaudit eval --data ../shared/data/wmt22_articles/articles.jsonl --predictions preds.csv[/bold]
     """
+    settings = settings_or_exit(config, device="cpu")
+    if newsroom or quick:
+        from mtaudit.base import atomic  # start-up: --help and usage errors load no pandas or torch
+        from mtaudit.lab import newsroom as room  # start-up: as above
+
+        try:
+            sizes = room.Sizes.parse(size or [], room.QUICK if quick else None)
+        except ValueError as exc:
+            err.print(f"[red]error:[/red] {escape(str(exc))}")
+            raise typer.Exit(exits.USAGE) from exc
+        with progress_bar(as_json) as tick:
+            result = room.run(sizes, settings, progress=tick, keep_cache=keep_cache)
+        atomic.write_json(out_json, result)
+        if as_json:
+            typer.echo(json.dumps(atomic.finite({k: v for k, v in result.items() if k != "records"}), ensure_ascii=False))
+        else:
+            _print_newsroom(result)
+            err.print(f"wrote {out_json}")
+        raise typer.Exit(exits.CLEAN)
     from mtaudit.lab import evaluate  # start-up: --help and usage errors load no pandas or torch
     from mtaudit.stages import classifier  # start-up: --help and usage errors load no pandas or torch
 
-    settings = settings_or_exit(config, device="cpu")
     try:
         detector = classifier.load(model_dir)
         share: float | str | None = prior
@@ -321,3 +348,56 @@ def eval_cmd(
     raise typer.Exit(code)
 
 
+def _print_newsroom(r: dict[str, Any]) -> None:
+    """The newsroom evaluation's tables: per set, precision at a share of MT, the threshold curve; then AUROC and calibration."""
+    pct = lambda v: "-" if v is None else f"{100 * v:.1f}%"  # noqa: E731
+    table = Table(title=f"newsroom: {r['articles']} articles audited through the pipeline ({r['seconds']['total']:.0f} s)")
+    for col in ("set", "held out", "n", "judged MT", "suspected", "abstained", "sentences flagged", "s/article"):
+        table.add_column(col, justify="left" if col in ("set", "held out") else "right")
+    for name, s in r["sets"].items():
+        held = "yes" if s["in_sample"] == 0 else "in-sample" if s["held_out_n"] == 0 else f"{s['held_out_n']} of {s['n']}"
+        table.add_row(name, held, str(s["n"]), pct(s["judged_mt"]), pct(s["suspected"]), pct(s["abstained"]),
+                      pct(s["sentences_flagged"]), num(s["seconds_per_article"], 2))
+    for key, what in (("originals_story", "pooled held-out originals, in stories"), ("originals_alone", "pooled held-out originals, alone"),
+                      ("originals_all", "pooled held-out originals"), ("mt", "pooled held-out MT"), ("human", "pooled human translation")):
+        s = r["pooled"][key]
+        table.add_row(f"[bold]{what}[/bold]", "", str(s["n"]), pct(s["judged_mt"]), pct(s["suspected"]), pct(s["abstained"]),
+                      pct(s["sentences_flagged"]), num(s["seconds_per_article"], 2))
+    out.print(table)
+    p = r["precision"]["judged_mt"]
+    fpr = p["fpr"]
+    table = Table(title="precision a reader sees (judged machine-translated); FPR from all held-out originals: "
+                        + ", ".join(f"{k} {pct(v['rate'])} ({v['k']}/{v['n']}, 95% up to {pct(v['wilson95'][1])})" for k, v in fpr.items()))
+    for col in ("MT set", "caught", "precision at 2%", "at 2%, conservative", "precision at 10%", "at 10%, conservative"):
+        table.add_column(col, justify="left" if col == "MT set" else "right")
+    for name, t in p["tpr"].items():
+        at = [p["at_prevalence"][str(prev)]["fpr_all"][name] for prev in (0.02, 0.1)]
+        label = name + (" (in-sample)" if t.get("in_sample") else "")
+        table.add_row(label, f"{pct(t['rate'])} ({t['k']}/{t['n']})", pct(at[0]["precision"]), pct(at[0]["conservative"]),
+                      pct(at[1]["precision"]), pct(at[1]["conservative"]))
+    out.print(table)
+    table = Table(title="false alarms against detections by threshold on the verdict probability")
+    for col in ("threshold", "originals above", "in stories", "alone", "MT above", "human above"):
+        table.add_column(col, justify="right")
+    for row in r["curve"]:
+        table.add_row(f"{row['threshold']:g}", pct(row["originals"]), pct(row["originals_story"]), pct(row["originals_alone"]),
+                      pct(row["mt"]), pct(row["human"]))
+    out.print(table)
+    mh = r["mt_vs_human"]
+    out.print(f"MT vs human translation of the same lines: AUROC {num(mh['auroc'])} on {mh['windows']} window pairs ("
+              + ", ".join(f"{k} {num(v['auroc'])}" for k, v in mh["by_pair"].items()) + f"); originals vs MT AUROC {num(mh['original_vs_mt_auroc'])}")
+    cal = r["calibration"]
+    table = Table(title=f"calibration error (ECE, 10 bins) on held-out rows, classes weighted to the prior; as-is = calibrated for mt_prior {cal['base_prior']:g}")
+    for col in ("rows", "n", "prior", "ECE as-is", "ECE moved to the prior"):
+        table.add_column(col, justify="left" if col == "rows" else "right")
+    for group in ("all_held_out", "original_vs_mt"):
+        for prior in ("0.02", "0.1", "0.5"):
+            c = cal[group][prior]
+            table.add_row(group, str(cal[group]["n"]), prior, num(c["as_is"]), num(c["moved"]))
+    out.print(table)
+    for nb in r["not_built"]:
+        err.print(f"[yellow]not built[/yellow]: {escape(nb['set'])}: {escape(nb['reason'])}")
+    for note in r["notes"]:
+        err.print(f"[yellow]note[/yellow]: {escape(note)}")
+    if not r["levels_reported"]:
+        err.print("[yellow]note[/yellow]: the reports carry no verdict level: 'suspected' is not measured (judged MT = machine_translated)")
