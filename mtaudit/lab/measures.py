@@ -28,16 +28,18 @@ def metrics(y: list[int] | np.ndarray, p: list[float] | np.ndarray, threshold: f
     return out
 
 
-def ece(y: np.ndarray, p: np.ndarray, bins: int = 10, balanced: bool = False) -> float:
+def ece(y: np.ndarray, p: np.ndarray, bins: int = 10, balanced: bool = False, prior: float | None = None) -> float:
     """Expected calibration error: |mean probability - share positive| per bin, weighted by bin size.
 
-    ``balanced``: each class weighted to half the total, the 50:50 prior the detector is calibrated
-    for; on a set that is 86% machine translation the plain figure mostly measures that prior.
+    ``prior``: the classes weighted so that the positives are that share of the total, the share of
+    machine translation a user states; ``balanced`` is ``prior=0.5``, what the detector is calibrated
+    for (on a set that is 86% machine translation the plain figure mostly measures that prior).
     """
     y, p = np.asarray(y, dtype=float), np.asarray(p, dtype=float)
     w = np.ones(len(y))
-    if balanced and 0 < y.sum() < len(y):
-        w = np.where(y == 1, 0.5 / y.mean(), 0.5 / (1 - y.mean()))
+    share = 0.5 if balanced else prior
+    if share is not None and 0 < y.sum() < len(y):
+        w = np.where(y == 1, share / y.mean(), (1 - share) / (1 - y.mean()))
     edges = np.linspace(0.0, 1.0, bins + 1)
     total = 0.0
     for i in range(bins):

@@ -39,7 +39,7 @@ import numpy as np
 
 from mtaudit.base.settings import Settings
 from mtaudit.base.types import Article, Progress
-from mtaudit.lab import makedata, roundtrip
+from mtaudit.lab import makedata, measures, roundtrip
 from mtaudit.lab.paths import SEEDS, SHARED_DATA
 from mtaudit.stages import classifier, ingest, models, pipeline
 
@@ -559,18 +559,10 @@ def ece_at_prior(y: list[int] | np.ndarray, p: list[float] | np.ndarray, prior: 
 
     Bins as ``measures.ece`` (10 equal-width bins, the last closed); at ``prior=0.5`` it equals ``measures.ece(balanced=True)``.
     """
-    yy, pp = np.asarray(y, dtype=float), np.asarray(p, dtype=float)
-    pos = yy.sum()
-    if pos == 0 or pos == len(yy):
+    yy = np.asarray(y, dtype=float)
+    if yy.sum() in (0, len(yy)):
         return None
-    w = np.where(yy == 1, prior / pos, (1 - prior) / (len(yy) - pos))
-    edges = np.linspace(0.0, 1.0, bins + 1)
-    total = 0.0
-    for i in range(bins):
-        m = (pp >= edges[i]) & ((pp < edges[i + 1]) if i < bins - 1 else (pp <= 1.0))
-        if m.any():
-            total += w[m].sum() / w.sum() * abs(np.average(pp[m], weights=w[m]) - np.average(yy[m], weights=w[m]))
-    return float(total)
+    return measures.ece(yy, np.asarray(p, dtype=float), bins, prior=prior)
 
 
 def _share(recs: list[dict[str, Any]], cond: Any) -> float | None:
