@@ -18,7 +18,7 @@ import pandas as pd
 from mtaudit import report
 from mtaudit.base import exits, process
 from mtaudit.base.settings import Settings
-from mtaudit.base.types import Problem, Progress
+from mtaudit.base.types import Problem, Progress, Status
 from mtaudit.base.version import __version__
 from mtaudit.report import html
 from mtaudit.stages import engine as engines
@@ -104,6 +104,7 @@ def audit_folder(
     threads: int | None = None,
     scheduler: str | None = None,
     progress: Progress | None = None,
+    status: Status | None = None,
 ) -> BatchResult:
     """Audit ``inputs`` into ``out_dir``; the result carries the exit code. Raises ValueError on a bad format or engine."""
     check_formats(formats)
@@ -120,7 +121,7 @@ def audit_folder(
 
     try:
         if engine == "local":
-            found, stream = pipeline.audit_stream(inputs, settings, progress=seen)
+            found, stream = pipeline.audit_stream(inputs, settings, progress=seen, status=status)
         else:
             articles, found = ingest.ingest(inputs, settings)
             result.articles_found = len(articles)

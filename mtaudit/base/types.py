@@ -8,6 +8,9 @@ from typing import Any
 
 # A long stage reports (stage, done, total); the CLI draws it as a bar, the library never prints.
 Progress = Callable[[str, int, int], None]
+# What the audit is working on now, (stage, article source), called as each stage of each article starts: an operator
+# sees which input a long batch is on and for how long, so a stuck input shows (the CLI draws it under the bars).
+Status = Callable[[str, str], None]
 
 
 @dataclass

@@ -56,7 +56,7 @@ def audit(
     settings = settings_or_exit(config, device=device, low_memory=low_memory, sentence_lm=sentence_lm)
     with progress_bar(quiet or as_json) as tick:
         result = batch.audit_folder(inputs, out_dir, settings, fmt, clean=clean, engine=engine, workers=workers,
-                                    threads=threads, scheduler=scheduler, progress=tick)
+                                    threads=threads, scheduler=scheduler, progress=tick, status=tick.status)
     for p in result.problems:
         err.print(problem_line(p), highlight=False)
     if result.stale and result.reports:

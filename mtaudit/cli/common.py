@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import math
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -54,22 +54,37 @@ def problem_line(p: Any) -> str:
     return f"[yellow]{p.level}[/yellow]: {escape(str(p.source))}: {escape(p.message)} \\[{p.code}]"
 
 
+class Bars:
+    """The library's progress callback (one rich bar per stage) and its status callback: a last line saying
+    which article and stage the audit is on, with the time it has taken so far, so a stuck input shows."""
+
+    def __init__(self, bar: Progress | None) -> None:
+        self.bar, self.tasks, self.now = bar, {}, None
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if self.bar is None:
+            return
+        if stage not in self.tasks:
+            self.tasks[stage] = self.bar.add_task(stage, total=total)
+        self.bar.update(self.tasks[stage], completed=done, total=total)
+
+    def status(self, stage: str, what: str) -> None:
+        if self.bar is None:
+            return
+        if self.now is not None:  # a new task, so its elapsed time is this step's
+            self.bar.remove_task(self.now)
+        self.now = self.bar.add_task(f"now: {stage} {escape(what)}", total=None)
+
+
 @contextlib.contextmanager
-def progress_bar(hidden: bool) -> Iterator[Callable[[str, int, int], None]]:
-    """The library's progress callback, drawn as one rich bar per stage on stderr (when it is a terminal)."""
+def progress_bar(hidden: bool) -> Iterator[Bars]:
+    """Bars on stderr when it is a terminal; silent callbacks otherwise."""
     if hidden or not sys.stderr.isatty():
-        yield lambda stage, done, total: None
+        yield Bars(None)
         return
-    tasks: dict[str, Any] = {}
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=err, transient=True) as bar:
-
-        def tick(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(stage, total=total)
-            bar.update(tasks[stage], completed=done, total=total)
-
-        yield tick
+        yield Bars(bar)
 
 
 def cell(value: Any, digits: int) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 
 from mtaudit.base import process
 from mtaudit.base.settings import Settings
-from mtaudit.base.types import Article, Link, Problem, Progress
+from mtaudit.base.types import Article, Link, Problem, Progress, Status
 from mtaudit.base.version import __version__
 from mtaudit.nlp import embed
 from mtaudit.stages import align, detect, ingest, reference, score, signals, stories
@@ -62,6 +62,7 @@ def iter_audit(
     progress: Progress | None = None,
     story_of: dict[str, str | None] | None = None,
     context: list[Article] | None = None,
+    status: Status | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Audit ingested articles, yielding one report dict each, in input order, as each is done.
 
@@ -81,7 +82,10 @@ def iter_audit(
         process.fix_mmap_threshold()  # from here on large blocks come from mmap and go back when freed
     context = context or []
     pool = articles + [c for c in context if c.article_id not in {a.article_id for a in articles}]
-    story_of = story_of if story_of is not None else stories.group(pool, settings)
+    now: Status = status or (lambda stage, what: None)
+    if story_of is None:
+        now("group into stories", f"{len(pool)} articles")
+        story_of = stories.group(pool, settings)
     by_story: dict[str, list[Article]] = {}
     for a in pool:
         sid = story_of.get(a.article_id)
@@ -93,8 +97,9 @@ def iter_audit(
     done = 0
     pending: list[_Prepared] = []
     for lo in range(0, len(articles) + CHUNK, CHUNK):
-        ready = _prepare(articles[lo : lo + CHUNK], story_of, by_story, sources, settings) if lo < len(articles) else []
+        ready = _prepare(articles[lo : lo + CHUNK], story_of, by_story, sources, settings, now) if lo < len(articles) else []
         for prep in pending:
+            now("score", prep.article.source)
             report = _finish(prep, settings, sig, sigs)
             done += 1
             if progress:
@@ -105,11 +110,12 @@ def iter_audit(
 
 
 def _prepare(chunk: list[Article], story_of: dict[str, str | None], by_story: dict[str, list[Article]],
-             sources: dict[str, str], settings: Settings) -> list[_Prepared]:
+             sources: dict[str, str], settings: Settings, now: Status) -> list[_Prepared]:
     """Align, detect and reference a chunk, and start its lexical scores in the helper process."""
     aligned = []
     copies_of: dict[str, list[Article]] = {}
     for article in chunk:
+        now("align", article.source)
         sid = story_of.get(article.article_id)
         others = [o for o in by_story.get(sid, []) if o.article_id != article.article_id] if sid else []
         others, copies = align.split_copies(article, others, settings)
@@ -118,6 +124,7 @@ def _prepare(chunk: list[Article], story_of: dict[str, str | None], by_story: di
     _prefetch_merges(aligned, settings)
     out = []
     for article, sid, others, links in aligned:
+        now("detect", article.source)
         index = signals.StoryIndex.build(others)
         evidence = detect.sentences(article, links, index, settings)
         verdict = detect.model_verdict(article, evidence, settings, has_context=bool(others))
@@ -213,10 +220,11 @@ def audit_stream(
     settings: Settings | None = None,
     texts: Iterable[str] = (),
     progress: Progress | None = None,
+    status: Status | None = None,
 ) -> tuple[list[Problem], Iterator[dict[str, Any]]]:
     """Ingest now (so the input problems are known at once), audit lazily: ``(problems, reports)``."""
     settings = settings or Settings()
     articles, problems = ingest.ingest(inputs, settings, texts)
     if progress:
         progress("ingest", len(articles), len(articles))
-    return problems, iter_audit(articles, settings, progress)
+    return problems, iter_audit(articles, settings, progress, status=status)

@@ -236,3 +236,20 @@ def test_models_json_is_the_manifest_for_scripts() -> None:
     listing = json.loads(result.stdout)
     assert listing == registry.manifest()
     assert [m["name"] for m in listing] == ["encoder", "lm", "ner", "detector", "coverage", "quality"]
+
+
+def test_the_status_line_is_one_task_that_restarts_with_each_step() -> None:
+    import io
+
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from mtaudit.cli.common import Bars
+
+    with Progress(console=Console(file=io.StringIO())) as bar:
+        bars = Bars(bar)
+        bars("audit", 1, 5)
+        bars.status("detect", "seeds/000.txt")
+        bars.status("score", "seeds/[x]000.txt")  # a file name is shown as it is, never as markup
+        assert [t.description for t in bar.tasks] == ["audit", "now: score seeds/\\[x]000.txt"]
+    Bars(None).status("detect", "a")  # hidden: nothing to draw, no error

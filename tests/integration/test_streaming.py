@@ -106,3 +106,13 @@ def test_audit_holds_the_threshold_only_in_low_memory_mode(low_memory: bool, mon
     monkeypatch.setattr(process, "fix_mmap_threshold", lambda: calls.append(True) or True)
     assert list(pipeline.iter_audit([], Settings(low_memory=low_memory), story_of={})) == []
     assert calls == ([True] if low_memory else [])
+
+
+def test_status_names_each_article_and_stage_as_it_starts(settings: Any) -> None:
+    """What a long batch is on, and since when: an operator sees the input a stuck batch is stuck on."""
+    articles, _ = ingest.ingest([SEEDS], settings)
+    seen: list[tuple[str, str]] = []
+    reports = list(pipeline.iter_audit(articles, settings, status=lambda stage, what: seen.append((stage, what))))
+    assert len(reports) == 5 and seen[0] == ("group into stories", "5 articles")
+    for a in articles:
+        assert [stage for stage, what in seen if what == a.source] == ["align", "detect", "score"]
