@@ -115,7 +115,7 @@ def _interrupted_stream(reports: list[dict[str, Any]], found: int, monkeypatch: 
     """audit_stream as on a batch of ``found`` articles, and a real SIGINT to this process after ``reports``."""
     from mtaudit.stages import pipeline
 
-    def fake(inputs: Any, settings: Any, texts: Any = (), progress: Any = None) -> tuple[list[Any], Iterator[dict[str, Any]]]:
+    def fake(inputs: Any, settings: Any, texts: Any = (), progress: Any = None, status: Any = None) -> tuple[list[Any], Iterator[dict[str, Any]]]:
         if progress:
             progress("ingest", found, found)
 
