@@ -9,6 +9,12 @@ import pytest
 
 from mtaudit.nlp import lm
 
+# Padding invariance is a float32 property. bfloat16's kernels follow the batch shape: with the LM forced to it
+# (MTAUDIT_LM_PRECISION=bfloat16) a token moved by up to 0.11 nats and an option's sum by 0.38 between alone and
+# padded, on this project's AMX machine: why float32 is the default (the golden tests check both types' verdicts).
+float32_only = pytest.mark.skipif(os.environ.get("MTAUDIT_LM_PRECISION") == "bfloat16",
+                                  reason="padding invariance holds in float32; bfloat16 follows the batch shape")
+
 FLUENT = "China's commerce ministry said on Saturday that it had approved some export licences for rare earth magnets."
 GARBLED = "The ministry of the trade of China said Saturday that she approved some licences of export for magnets of land rare."
 SHORT = "Xi spoke with Trump."
@@ -19,6 +25,7 @@ def test_garbled_word_order_costs_more_nats(settings: Any) -> None:
     assert garbled.mean > fluent.mean + 0.3
 
 
+@float32_only
 def test_a_sentence_scores_the_same_alone_and_padded_in_a_batch(settings: Any) -> None:
     """Padding a short sentence to a long one's length must not change its tokens' surprisal."""
     together = lm.surprisal([SHORT, FLUENT], settings.replace(batch_size=2))
@@ -35,6 +42,7 @@ def test_offsets_point_at_the_predicted_tokens(settings: Any) -> None:
     assert "Trump" in "".join(SHORT[a:b] for a, b in res.offsets)
 
 
+@float32_only
 def test_conditional_reads_only_the_target_and_ignores_padding(settings: Any) -> None:
     """log P(target | prefix) per token: the same alone and beside a longer row, and the prefix matters."""
     prefix = "Sentence: " + FLUENT + "\nThe same sentence in other words: "
@@ -67,6 +75,7 @@ def test_bfloat16_reads_like_float32_and_says_so(settings: Any) -> None:
     assert "dtype:bfloat16" in lm.signature(b16) and "dtype:float32" in lm.signature(f32)
 
 
+@float32_only
 def test_options_read_together_score_as_read_alone(settings: Any) -> None:
     """The collocation and wording signals' options share one padded pass; each keeps its own value."""
     prefix = "China's commerce ministry said it had approved export licences for rare"
