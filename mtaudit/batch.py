@@ -48,8 +48,8 @@ class BatchResult:
 
     @property
     def flagged(self) -> int:
-        frame = self.frame()
-        return int(frame["machine_translated"].fillna(False).astype(bool).sum()) if len(frame) else 0
+        """Articles judged machine-translated (a suspected or undecided verdict is null, an original false)."""
+        return sum(r["verdict"]["machine_translated"] is True for r in self.reports)
 
     @property
     def exit_code(self) -> int:

@@ -15,6 +15,7 @@ from mtaudit.base import atomic
 from mtaudit.nightly.state import Item
 from mtaudit.report import html
 from mtaudit.report.contract import level, rank
+from mtaudit.stages.detect import LEVEL_SHORT
 
 
 @lru_cache(maxsize=1)
@@ -56,7 +57,7 @@ def index_rows(results: list[dict[str, Any]], formats: tuple[str, ...]) -> list[
 
 
 def _verdict(row: dict[str, Any]) -> str:
-    return {"machine_translated": "MT", "suspected": "suspected", "abstained": "abstained", "original": "ok"}[level(row)]
+    return LEVEL_SHORT[level(row)]
 
 
 def _night(doc: dict[str, Any]) -> list[str]:

@@ -27,7 +27,7 @@ from markupsafe import Markup
 from mtaudit.base import atomic
 from mtaudit.base.version import __version__
 from mtaudit.report.contract import flagged_by, level, rank, summary_row
-from mtaudit.stages.detect import LEVELS
+from mtaudit.stages.detect import LEVEL_SHORT, LEVELS
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 KIND_LABELS = {
@@ -302,7 +302,7 @@ def index_page(reports: list[dict[str, Any]]) -> str:
                 "name": rep["title"] or outlet(named_source(rep)),
                 "outlet": outlet(named_source(rep)),
                 "verdict_class": cls,
-                "verdict": {"abstain": "abstained", "mt": "MT", "suspect": "suspected", "ok": "ok"}[cls],
+                "verdict": LEVEL_SHORT[level(rep["verdict"])],
                 "top": [
                     {"text": sp["text"], "suggestion": sp["suggestion"], "kind_class": _CLASS.sub("-", sp["kind"].lower())} for sp in top
                 ],

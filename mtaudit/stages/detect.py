@@ -30,6 +30,7 @@ LEVELS = {
     "abstained": "undecided",  # the probability sits in the abstention band
     "original": "not machine-translated",
 }
+LEVEL_SHORT = {"machine_translated": "MT", "suspected": "suspected", "abstained": "abstained", "original": "ok"}  # in a table cell
 
 
 @dataclass
