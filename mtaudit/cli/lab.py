@@ -166,7 +166,9 @@ def make_data(
 
     Apertium round trips (en-es-en, en-ca-en, en-gl-en) and FreeDict literal
     substitutions of original English news (Reuters-21578, ECB+, wmt22 originals, seeds 001/003/004),
-    plus the machine and human translations of shared/data/wmt22_articles (dev split). The ECB+
+    plus the machine and human translations of shared/data/wmt22_articles (dev split), and windows of
+    the trained-on half of shared/data/wmt22_translationese (original English; neural MT from cs, de,
+    ja, ru, uk; human translations of the same lines). The ECB+
     articles beyond --ecb-limit go, whole and round-tripped, with their stories into coverage.jsonl,
     on which `mtaudit train` fits how other outlets' coverage moves the verdict.
 

@@ -6,11 +6,14 @@ Positives (machine translation) the project makes itself from original English n
   sentence stays paired with its original (sentence-level training and evaluation);
 - literal word-by-word substitution through FreeDict dictionaries (eng-fra/fra-eng,
   eng-spa/spa-eng, eng-ara/ara-eng): "rare earth" -> "terre rare" -> "rare ground";
-plus the machine-translated articles of ``shared/data/wmt22_articles`` (dev split).
+plus the machine-translated articles of ``shared/data/wmt22_articles`` (dev split) and windows of
+neural MT from five more languages (``shared/data/wmt22_translationese``, the trained-on chunks of
+:mod:`mtaudit.lab.translationese`).
 
 Negatives: the originals themselves (Reuters-21578 from Debian's r-cran-tm, the
 original-English articles of wmt22_articles and the ECB+ news documents of the dev split,
-the seeds' original-English articles) and the human translations of wmt22_articles.
+the seeds' original-English articles, the original-English windows of wmt22_translationese) and the
+human translations of wmt22_articles and wmt22_translationese.
 
 Both sides go through :func:`mtaudit.lab.roundtrip.normalise`, so the detector learns the
 damage, not Apertium's typography. Every record carries a ``group`` (its source document):
@@ -35,17 +38,19 @@ from typing import Any
 from mtaudit.base.atomic import write_json, write_text
 from mtaudit.base.settings import Settings
 from mtaudit.base.types import Progress
-from mtaudit.lab import coverage_fit, roundtrip, storyeval
+from mtaudit.lab import coverage_fit, roundtrip, storyeval, translationese
 from mtaudit.stages import ingest
 from mtaudit.text import segment
 
-DATA_VERSION = "4"  # 2: ECB+ without the stories `mtaudit story-eval` damages; 3: + coverage.jsonl; 4: + Galician round trips
+DATA_VERSION = "5"  # 2: ECB+ without the stories `mtaudit story-eval` damages; 3: + coverage.jsonl; 4: + Galician round trips;
+# 5: + windows of wmt22_translationese (original, neural MT from five languages, human translation)
 DEFAULT_OUT = Path("data") / "detector"
 SEED_ORIGINALS = ("001", "003", "004")  # 000 and 002 are the MT seeds: never trained on
 LICENCES = {
     "reuters": "Reuters-21578 (Reuters Ltd. and Carnegie Group: free distribution for research purposes), as shipped by Debian's r-cran-tm (GPL-3)",
     "wmt22": "WMT22 research data: MT/HT from florethsong/mtme-zh-mwe (Apache-2.0 repository), originals from the WMT22 test set (research use)",
     "ecbplus": "ECB+ corpus (Cybulska and Vossen 2014), CC BY 3.0",
+    "wmt22t": "WMT22 general test set sources, system outputs and references (wmt-conference/wmt22-news-systems; research use, cite Kocmi et al. 2022)",
     "seeds": "news articles in the repository's seeds/ (copyright their publishers; used as test fixtures and training negatives)",
 }
 
@@ -55,8 +60,8 @@ class Doc:
     """One training article; ``sentences[i]`` of a round trip is the damaged ``sentences[i]`` of its original."""
     id: str
     group: str  # source document: all versions of one document share it
-    corpus: str  # reuters | wmt22 | ecbplus | seeds
-    kind: str  # original | rt_spa | rt_cat | literal_fra | literal_spa | literal_ara | wmt_mt | wmt_ht
+    corpus: str  # reuters | wmt22 | wmt22t | ecbplus | seeds
+    kind: str  # original | rt_spa | rt_cat | literal_fra | literal_spa | literal_ara | wmt_mt | wmt_ht | t_original | t_mt | t_ht
     label: int  # 1 machine translation, 0 not
     sentences: list[str]
     paragraphs: list[int] = field(default_factory=list)  # paragraph number of each sentence
@@ -183,6 +188,7 @@ def build(
     progress: Progress | None = None,
     reuters: bool = True,
     coverage_limit: int | None = None,
+    translationese_systems: int = 2,
 ) -> dict[str, Any]:
     """Write ``docs.jsonl``, ``coverage.jsonl`` and ``manifest.json`` under ``out``; return the manifest.
 
@@ -224,6 +230,11 @@ def build(
                                  source_sha=text_sha(r["text"])))
     else:
         notes.append("shared/data/wmt22_articles not found: left out")
+    lines = shared / "wmt22_translationese" / "lines.tsv.gz" if shared is not None else None
+    if lines is not None and lines.exists() and translationese_systems:
+        extra += translationese_docs(lines, seed, translationese_systems)
+    else:
+        notes.append("shared/data/wmt22_translationese left out")
     if shared is not None and (shared / "ecbplus" / "ecbplus_docs.jsonl").exists():
         rows, left_out = ecb_rows(shared / "ecbplus" / "ecbplus_docs.jsonl", seed)
         notes.append(f"ECB+: {left_out} documents of the stories `mtaudit story-eval` damages are left out")
@@ -281,6 +292,36 @@ def build(
     })
     write_json(out / "manifest.json", manifest)
     return manifest
+
+
+def translationese_docs(path: Path, seed: int, systems: int) -> list[Doc]:
+    """Windows of the trained-on side of wmt22_translationese: originals, and per window of each pair ``systems``
+    MT outputs and one human reference of the same lines (one group: the chunk)."""
+    text = translationese.by_text(translationese.read_lines(path))
+    rng = random.Random(seed)
+    docs: list[Doc] = []
+
+    def add(kind: str, key: tuple[str, str, str], window: list[int], label: int) -> None:
+        pair = key[1]
+        sents, pnums = split_paragraphs([text[key][n] for n in window])
+        docs.append(Doc(f"wmt22t.{pair}.{key[2]}.{window[0]}-{window[-1]}", translationese.chunk(pair, window[0]), "wmt22t",
+                        kind, label, sents, pnums))
+
+    for key in sorted(k for k in text if k[0] == "original"):
+        for w in translationese.grid(translationese.side(text[key], key[1], evaluation=False), rng, key[1]):
+            add("t_original", key, w, 0)
+    for pair in translationese.NEURAL_PAIRS:
+        mt = sorted(k for k in text if k[0] == "machine" and k[1] == pair)
+        refs = sorted(k for k in text if k[0] == "human" and k[1] == pair)
+        every = sorted(set().union(*(text[k] for k in mt))) if mt else []
+        for w in translationese.grid([n for n in every if not translationese.held_out(pair, n)], rng, pair):
+            mt_ok = [k for k in mt if all(n in text[k] for n in w)]
+            ref_ok = [k for k in refs if all(n in text[k] for n in w)]
+            for k in rng.sample(mt_ok, min(systems, len(mt_ok))):
+                add("t_mt", k, w, 1)
+            if ref_ok:
+                add("t_ht", rng.choice(ref_ok), w, 0)
+    return docs
 
 
 def summarise(docs: list[Doc]) -> dict[str, Any]:

@@ -23,9 +23,7 @@ seconds per article. The library prints nothing.
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import gzip
 import logging
 import math
 import random
@@ -39,8 +37,9 @@ import numpy as np
 
 from mtaudit.base.settings import Settings
 from mtaudit.base.types import Article, Progress
-from mtaudit.lab import makedata, measures, roundtrip
+from mtaudit.lab import makedata, measures, roundtrip, translationese
 from mtaudit.lab.paths import SEEDS, SHARED_DATA
+from mtaudit.lab.translationese import NEURAL_PAIRS, WINDOW
 from mtaudit.stages import classifier, ingest, models, pipeline
 
 log = logging.getLogger(__name__)
@@ -53,8 +52,6 @@ PREVALENCES = (0.02, 0.1)  # shares of machine translation in the feed, for the 
 PRIORS = (0.02, 0.1, 0.5)  # priors of the calibration figures
 THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99)
 PIVOTS = ("spa", "cat", "glg")
-NEURAL_PAIRS = ("cs-en", "de-en", "ja-en", "ru-en", "uk-en")
-WINDOW = (12, 20)  # lines a window, drawn per window
 TOPIC_CAP = 12  # held-out ECB+ documents of one topic audited together (a newsroom batch of two stories)
 SEED_MT = ("000", "002")
 SEED_ORIGINAL = ("001", "003", "004")
@@ -357,51 +354,23 @@ def _wmt_articles_sets(plan: Plan, sizes: Sizes, path: Path, train: Training, se
                                                      {"doc_id": r["doc_id"], "system": r["system"]})]))
 
 
-def read_lines(path: Path) -> list[dict[str, Any]]:
-    with gzip.open(path, "rt", encoding="utf-8", newline="") as fh:
-        return [{**r, "line": int(r["line"]), "block": int(r["block"])}
-                for r in csv.DictReader(fh, delimiter="\t", quoting=csv.QUOTE_NONE)]
-
-
-def _grid(lines: list[int], rng: random.Random) -> list[list[int]]:
-    """Runs of consecutive line numbers cut into windows of ``WINDOW`` lines (length drawn per window), no overlap."""
-    out, run = [], []
-    for n in sorted(lines):
-        if run and n != run[-1] + 1:
-            out += _cut(run, rng)
-            run = []
-        run.append(n)
-    return out + _cut(run, rng)
-
-
-def _cut(run: list[int], rng: random.Random) -> list[list[int]]:
-    out = []
-    for lo in range(0, len(run), WINDOW[1]):
-        size = rng.randint(*WINDOW)
-        if len(run) - lo >= size:
-            out.append(run[lo : lo + size])
-    return out
-
-
 def _translationese_sets(plan: Plan, sizes: Sizes, path: Path, articles: Path, settings: Settings, seed: int) -> None:
     if not path.exists():
         plan.not_built.append({"set": "wmt22_translationese windows", "reason": f"{path} not found"})
         return
     if not (sizes.wmt_original or sizes.neural):
         return
-    rows = read_lines(path)
+    rows = translationese.read_lines(path)
     # WMT22's en->zh sources (wmt22_articles originals, all in training) repeat some en->cs source lines
     trained_lines = set()
     if articles.exists():
         trained_lines = {" ".join(x.split()) for r in makedata.read_jsonl(articles) for x in r["text"].split("\n")}
     rng = random.Random(seed)
-    text: dict[tuple[str, str, str], dict[int, str]] = {}
-    for r in rows:
-        text.setdefault((r["kind"], r["pair"], r["system"] if r["kind"] != "original" else str(r["block"])), {})[r["line"]] = r["text"]
+    text = translationese.by_text(rows)
     if sizes.wmt_original:
         windows, overlapping = [], 0
         for key in sorted(k for k in text if k[0] == "original"):
-            for w in _grid(list(text[key]), rng):
+            for w in translationese.grid(translationese.side(text[key], key[1], evaluation=True), rng, key[1]):
                 lines = [text[key][n] for n in w]
                 if any(" ".join(x.split()) in trained_lines for x in lines):
                     overlapping += 1
@@ -414,13 +383,14 @@ def _translationese_sets(plan: Plan, sizes: Sizes, path: Path, articles: Path, s
         name = "original/wmt22_lines/alone"
         _add_set(plan, name, "original", "alone", "wmt22_translationese", f"windows of {WINDOW[0]}-{WINDOW[1]} consecutive WMT22 "
                  "original-English lines (en-cs, en-hr sources; news, e-commerce, social, conversation mixed), one paragraph a line",
-                 "held out: make-data never reads wmt22_translationese; windows sharing a line with wmt22_articles left out")
+                 "held out: lines of the chunks make-data never trains on (mtaudit.lab.translationese); windows sharing a line with "
+                 "wmt22_articles left out")
         for (_, pair, block), w, lines in windows[: sizes.wmt_original]:
             plan.batches.append(Batch("alone", [Item(name, f"wmt22.{pair}.{w[0]}-{w[-1]}", "\n".join(lines), "original",
                                                      "wmt22_translationese", False, {"pair": pair, "block": int(block), "lines": [w[0], w[-1]]})]))
     if not sizes.neural:
         return
-    why = "held out: make-data never reads wmt22_translationese"
+    why = "held out: lines of the chunks make-data never trains on (mtaudit.lab.translationese)"
     for pair in NEURAL_PAIRS:
         systems = sorted(k[2] for k in text if k[0] == "machine" and k[1] == pair)
         refs = sorted(k[2] for k in text if k[0] == "human" and k[1] == pair)
@@ -429,7 +399,7 @@ def _translationese_sets(plan: Plan, sizes: Sizes, path: Path, articles: Path, s
             continue
         every = sorted(set().union(*(text[("machine", pair, s)] for s in systems)))
         chosen = []
-        for w in _grid(every, rng):
+        for w in translationese.grid([n for n in every if translationese.held_out(pair, n)], rng, pair):
             mt_ok = [s for s in systems if all(n in text[("machine", pair, s)] for n in w)]
             ref_ok = [s for s in refs if all(n in text[("human", pair, s)] for n in w)]
             if mt_ok and ref_ok:

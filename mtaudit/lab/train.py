@@ -55,19 +55,19 @@ class TrainConfig:
     # share of the training weight each population gets: without it the 1,500 round trips drown the
     # 342 neural translations, and the two kinds of MT pull style features opposite ways
     shares: tuple[tuple[str, float], ...] = (("wmt_mt", 2.0), ("wmt_ht", 1.0), ("wmt_original", 0.5), ("original", 1.0),
-                                              ("damaged", 1.0))
+                                              ("damaged", 1.0), ("t_mt", 2.0), ("t_ht", 1.0), ("t_original", 1.0))
 
 
 # the article model's classes, from each training population; P(MT) is the mass of POSITIVE
 CLASSES = {"original": "original", "wmt_original": "original", "wmt_ht": "human_translation", "wmt_mt": "neural_mt",
-           "damaged": "round_trip"}
+           "damaged": "round_trip", "t_original": "original", "t_ht": "human_translation", "t_mt": "neural_mt"}
 
 
 POSITIVE = ["neural_mt", "round_trip"]
 
 
 def population(d: makedata.Doc) -> str:
-    if d.kind in ("wmt_mt", "wmt_ht"):
+    if d.kind in ("wmt_mt", "wmt_ht", "t_mt", "t_ht", "t_original"):
         return d.kind
     if d.kind == "original":
         return "wmt_original" if d.corpus == "wmt22" else "original"
@@ -256,6 +256,8 @@ def tasks(docs: list[makedata.Doc], p: np.ndarray, cfg: TrainConfig) -> dict[str
         "wmt22_mt_vs_original": pick(lambda d: wmt(d) and d.kind in ("wmt_mt", "original")),
         "wmt22_mt_vs_human": pick(lambda d: wmt(d) and d.kind in ("wmt_mt", "wmt_ht")),
         "roundtrip_articles": pick(lambda d: d.kind == "original" or d.kind.startswith(("rt_", "literal_"))),
+        "translationese_mt_vs_original": pick(lambda d: d.kind in ("t_mt", "t_original")),
+        "translationese_mt_vs_human": pick(lambda d: d.kind in ("t_mt", "t_ht")),
     }
 
 

@@ -23,7 +23,7 @@ def tiny_dir(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Pat
         pytest.skip("apertium not installed")
     out = tmp_path_factory.mktemp("md")
     makedata.build(out, shared=shared_data, seeds=ROOT / "seeds", ecb_limit=2, wmt_limit=5, reuters=False,  # the 5th-ranked document is zh-en (MT + HT)
-                   coverage_limit=8)
+                   coverage_limit=8, translationese_systems=0)  # tests/lab/test_translationese.py reads those lines
     return out
 
 
