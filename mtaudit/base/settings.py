@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -27,6 +28,9 @@ class Settings:
     # hold glibc's mmap threshold: peak 2.21 GB at 5,000 articles against 2.59 GB at 1,500 without it;
     # ~12% slower. On by default: running out of memory fails a batch, 12% more time does not
     low_memory: bool = True
+    # a running Dask scheduler (tcp://host:8786) to audit on, story partitions as tasks; empty: no cluster
+    # (``mtaudit audit`` then runs in this process, or on a local cluster with ``--workers N``)
+    dask_scheduler: str = ""
     # ingest
     max_bytes: int = 2_000_000  # larger inputs are truncated at a sentence boundary, with a warning
     # an article longer than this is audited on its first max_sentences sentences, with a warning and a note in its
@@ -138,6 +142,8 @@ def check(values: dict[str, Any]) -> None:
         raise ValueError(f"lm_precision {values['lm_precision']!r} is not one of {', '.join(LM_PRECISIONS)}")
     if not 0.0 < values.get("mt_prior", 0.5) < 1.0:
         raise ValueError(f"mt_prior {values['mt_prior']!r} must lie strictly between 0 and 1 (a share of articles)")
+    if values.get("dask_scheduler") and not re.match(r"^([a-z]+://)?(\[[0-9a-fA-F:]+\]|[^\s/:\[\]]+)(:\d+)?/?$", values["dask_scheduler"]):
+        raise ValueError(f"dask_scheduler {values['dask_scheduler']!r} is not a scheduler address (tcp://host:8786)")
     if values.get("max_sentences", 1) < 1:
         raise ValueError(f"max_sentences {values['max_sentences']!r} must be at least 1")
 
