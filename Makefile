@@ -8,7 +8,7 @@ DEBS    := apertium apertium-eng-spa apertium-eng-cat apertium-en-gl dict-freedi
 export HF_HUB_OFFLINE=1
 export TRANSFORMERS_OFFLINE=1
 
-.PHONY: setup debs audit test bench lint docs notebook models clean
+.PHONY: setup debs audit test bench profile lint docs notebook models clean
 
 setup: $(STAMP)
 
@@ -42,6 +42,9 @@ test: setup
 
 bench: setup
 	$(BIN)/python -m mtaudit.lab.bench $(ARGS)   # e.g. make bench ARGS="--sizes 5,50,500,5000"
+
+profile: setup                                   # py-spy over the bench's 50-article audit: reports/bench/profile-50.svg, .raw.txt, .md
+	$(BIN)/python -m mtaudit.lab.profile $(ARGS)
 
 lint: setup                                      # ruff, and the layers contract in pyproject.toml: an upward import fails
 	$(BIN)/ruff check mtaudit tests
