@@ -23,10 +23,10 @@ def audit(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar, no table.")] = False,
     config: ConfigOpt = None,
     device: DeviceOpt = None,
-    engine: Annotated[str, typer.Option("--engine", help="local (this process) or dask (worker processes; stories are never split, reports are the same).")] = "local",
-    workers: Annotated[int, typer.Option("--workers", min=1, help="Dask worker processes on this machine (--engine dask).")] = 2,
+    engine: Annotated[str | None, typer.Option("--engine", help="local (this process) or dask (worker processes; stories are never split, reports are the same). Default: dask when a scheduler is set or --workers is given, else local.")] = None,
+    workers: Annotated[int | None, typer.Option("--workers", min=1, help="Audit on a local Dask cluster of this many worker processes (when no scheduler is set; 2 with --engine dask).")] = None,
     threads: Annotated[int | None, typer.Option("--threads", min=1, help="Torch threads per process (default: torch's choice locally, 1 per Dask worker).")] = None,
-    scheduler: Annotated[str | None, typer.Option("--scheduler", help="Address of a running Dask scheduler (tcp://host:8786) instead of a local cluster.")] = None,
+    scheduler: Annotated[str | None, typer.Option("--scheduler", help="Address of a running Dask scheduler (tcp://host:8786) to audit on, instead of this process or a local cluster (setting dask_scheduler, MTAUDIT_DASK_SCHEDULER).")] = None,
     low_memory: Annotated[bool | None, typer.Option("--low-memory/--no-low-memory", help="Hold the C heap's mmap threshold (the default), so memory stays flat however large the batch; --no-low-memory is about 12% faster but its peak grows with the batch (figures: docs/figures.md, \"Speed and memory\"). Same reports either way.")] = None,
     sentence_lm: Annotated[bool | None, typer.Option("--sentence-lm/--no-sentence-lm", help="In articles judged machine-translated, flag sentences with the sentence model that also reads SmolLM2 surprisal (the default: story-eval recall 0.64 against 0.32 without it); --no-sentence-lm skips that LM pass: faster (docs/figures.md, \"Speed and memory\"), fewer sentences flagged, and a lone article with no checkable span may then be only suspected.")] = None,
 ) -> None:
@@ -45,18 +45,21 @@ def audit(
     Example: [bold]mtaudit audit seeds/ --out reports/[/bold]
     """
     from mtaudit import batch  # start-up: --help and usage errors load no pandas or torch
+    from mtaudit.stages.engine import choose  # start-up: --help and usage errors load no pandas or torch
 
     fmt = tuple(f.strip() for f in formats.split(",") if f.strip())
     try:
-        batch.prepare(engine, threads)  # before torch loads
+        batch.prepare(engine or "local")  # the process's environment before torch loads; torch threads below
         batch.check_formats(fmt)
     except ValueError as exc:
         err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
         raise typer.Exit(exits.USAGE) from exc
-    settings = settings_or_exit(config, device=device, low_memory=low_memory, sentence_lm=sentence_lm)
+    settings = settings_or_exit(config, device=device, low_memory=low_memory, sentence_lm=sentence_lm, dask_scheduler=scheduler)
+    chosen = choose(engine, workers, settings)  # a scheduler in the settings or --workers N: Dask, unless --engine says
+    batch.prepare(chosen, threads)
     with progress_bar(quiet or as_json) as tick:
-        result = batch.audit_folder(inputs, out_dir, settings, fmt, clean=clean, engine=engine, workers=workers,
-                                    threads=threads, scheduler=scheduler, progress=tick, status=tick.status)
+        result = batch.audit_folder(inputs, out_dir, settings, fmt, clean=clean, engine=chosen, workers=workers or 2,
+                                    threads=threads, scheduler=settings.dask_scheduler or None, progress=tick, status=tick.status)
     for p in result.problems:
         err.print(problem_line(p), highlight=False)
     if result.stale and result.reports:

@@ -34,6 +34,16 @@ ENGINES = ("local", "dask")
 log = logging.getLogger(__name__)
 
 
+def choose(engine: str | None, workers: int | None, settings: Settings) -> str:
+    """The engine a run gets: the one named, else Dask when a scheduler is set or worker processes
+    are asked for (``--workers N``), else this process. Naming one is how to overrule the settings."""
+    if engine is not None:
+        if engine not in ENGINES:
+            raise ValueError(f"unknown engine {engine!r} (use {' or '.join(ENGINES)})")
+        return engine
+    return "dask" if settings.dask_scheduler or workers else "local"
+
+
 
 
 
@@ -80,7 +90,8 @@ def audit_dask(
     context: list[Article] | None = None,
     partitions_per_worker: int = 2,
 ) -> list[dict[str, Any]]:
-    """Audit on Dask: a LocalCluster of ``workers`` processes, or the cluster at ``scheduler``."""
+    """Audit on Dask: the cluster at ``scheduler`` (else ``settings.dask_scheduler``), or, with neither,
+    a LocalCluster of ``workers`` processes started and closed here."""
     import dask  # optional engine: only --engine dask imports Dask
     from dask.distributed import Client, LocalCluster, as_completed  # optional engine: only --engine dask imports Dask
 
@@ -96,6 +107,7 @@ def audit_dask(
     }
     env.update({k: v for k, v in os.environ.items() if k.startswith("MTAUDIT_")})
     cluster = None
+    scheduler = scheduler or settings.dask_scheduler
     if scheduler:
         client = Client(scheduler)
     else:
