@@ -204,6 +204,9 @@ def train(
     model_dir: Annotated[Path, typer.Option("--model-dir", help="Where detector.json, metrics.json and MODEL_CARD.md go.")] = Path("models/detector"),
     lm_k: Annotated[int, typer.Option("--lm-sentences", help="Sentences per article the language model reads (0: LM family off; costly on CPU).")] = 0,
     ablation: Annotated[bool, typer.Option("--ablation/--no-ablation", help="Measure each signal family's contribution (slower).")] = True,
+    sentence_lm_from: Annotated[Path | None, typer.Option("--sentence-lm-from", help="Keep this model folder's LM sentence model instead of "
+                                                          "refitting it (SmolLM2 need not read the sentences again); refused "
+                                                          "unless the sentence data are the same.")] = None,
     as_json: JsonOpt = False,
     config: ConfigOpt = None,
 ) -> None:
@@ -225,11 +228,12 @@ def train(
     from mtaudit.stages import classifier  # start-up: as above
 
     settings = settings_or_exit(config, device="cpu")
-    cfg = training.TrainConfig(lm_k=lm_k, families=training.TrainConfig.families + (("lm",) if lm_k else ()))
+    cfg = training.TrainConfig(lm_k=lm_k, families=training.TrainConfig.families + (("lm",) if lm_k else ()),
+                               sentence_lm_from=str(sentence_lm_from or ""))
     try:
         with progress_bar(as_json) as tick:
             result = training.train(data, settings, cfg, ablation=ablation, progress=tick)
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, ValueError) as exc:  # no data; or a --sentence-lm-from model fitted on other sentences
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(exits.USAGE) from exc
     classifier.save(result.detector, model_dir)

@@ -86,7 +86,8 @@ FEATURE_WORDS = {
 }
 
 
-KIND_WORDS = {"original": "original English", "human_translation": "human translation", "neural_mt": "neural MT",
+KIND_WORDS = {"original": "original English", "original_mixed": "original English (web text)",
+              "human_translation": "human translation", "neural_mt": "neural MT", "neural_mt_other": "neural MT (other languages)",
               "round_trip": "round trip or literal translation"}
 
 
