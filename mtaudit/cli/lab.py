@@ -22,6 +22,7 @@ def meta_eval(
     fit: Annotated[bool, typer.Option("--fit", help="Refit the quality weights on this file (grouped CV by doc_id reported) and save models/quality/weights.json.")] = False,
     docs: Annotated[int | None, typer.Option("--docs", help="Only the first N documents (by doc_id), for a quick look.")] = None,
     lm_docs: Annotated[int | None, typer.Option("--lm-docs", help="Run the LM on N documents only (a fixed seeded subset): it is the slow part.")] = None,
+    fit_estimator: Annotated[bool, typer.Option("--fit-estimator", help="Refit the quality estimator (the audit's quality) on the dev split's four domains, 10-fold CV by doc_id, and save models/quality/estimator.json/.npz.")] = False,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
     config: ConfigOpt = None,
@@ -46,6 +47,10 @@ def meta_eval(
         err.print(f"[red]error:[/red] no such file: {data} (the dev split lives in ../shared/data/wmt22_zhen_mqm/)")
         raise typer.Exit(exits.USAGE)
     try:
+        if fit_estimator:
+            from mtaudit.lab import estimator  # start-up: as above
+
+            estimator.run(settings)
         with progress_bar(quiet or as_json) as tick:
             result = metaeval.run(data, settings, use_lm=not no_lm, do_fit=fit, limit_docs=docs, progress=tick, lm_docs=lm_docs)
     except ValueError as exc:
@@ -80,6 +85,14 @@ def meta_eval(
             err.print(f"  {name}: all rows {cv.get('tau_b_all_rows')} (n={cv.get('n_all_rows')}), MT only {cv.get('tau_b_mt_only')} (n={cv.get('n_mt_only')}), {cv.get('documents')} documents")
         if fit:
             err.print("  note: the table's quality columns were fitted on these very rows; quote the CV figures above")
+    est = result.get("quality_estimator")
+    if est:
+        err.print(f"quality estimator {est['name']} {est['version']} (the table's `quality` was fitted on these documents too); "
+                  f"out of fold ({est['cv']['method']}):")
+        for name, cv in [("estimator", est["cv"]["news"]), *est["cv"].get("baselines", {}).items()]:
+            err.print(f"  {name}: MT only {cv.get('tau_b_mt_only')} (n={cv.get('n_mt_only')}), "
+                      f"within segment {cv.get('tau_b_by_segment')} ({cv.get('n_segments')} segments)")
+    err.print(f"the audit's quality: {result.get('quality_used')}")
     if predictions is not None:
         err.print(f"wrote {predictions}")
     raise typer.Exit(exits.CLEAN)

@@ -27,8 +27,8 @@ from mtaudit.stages import quality, score
 
 DEFAULT_DATA = SHARED_DATA / "wmt22_zhen_mqm" / "wmt22_zhen_news.tsv.gz"
 KEYS = ["doc_id", "seg_id", "system"]
-OUR_SCORES = ["chrf", "bleu", "ter", "semantic", "bertscore", "fluency", "paraphrase", "paraphrase_mass", "quality", "quality_len",
-              "quality_full_len"]
+OUR_SCORES = ["chrf", "bleu", "ter", "semantic", "bertscore", "fluency", "paraphrase", "paraphrase_mass", "quality", "quality_fast",
+              "quality_len", "quality_full_len"]
 OFFICIAL = ["BLEU-refA", "chrF-refA", "BERTScore-refA", "BLEURT-20-refA", "COMET-22-refA", "metricx_xxl_MQM_2020-refA", "COMETKiwi-src"]
 HUMAN_SYSTEMS = {"refA", "refB"}
 # What the quality model uses. MQM sums error penalties over a segment, so the chance of an
@@ -89,7 +89,7 @@ def compute(frame: pd.DataFrame, settings: Settings, use_lm: bool = True, progre
         if progress:
             progress("scoring", min(start + chunk, len(hyps)), len(hyps))
     feats = pd.DataFrame(rows, index=frame.index)
-    for col in [*FEATURES, "lm_mean", "lm_worst3", "semantic", "len_ratio"]:
+    for col in [*FEATURES, "lm_mean", "lm_worst3", "semantic", "len_ratio", "estimator"]:
         if col not in feats.columns:
             feats[col] = np.nan
     feats["fluency"] = -feats["lm_mean"]
@@ -99,19 +99,22 @@ def compute(frame: pd.DataFrame, settings: Settings, use_lm: bool = True, progre
 def add_quality(feats: pd.DataFrame, weights: dict[str, Any] | None = None) -> pd.DataFrame:
     """Our combined scores from the fitted weights.
 
-    quality: as the audit reports it (fast variant, length held at the training mean);
-    quality_len: the same with the real length (what MQM, a sum over the segment, measures);
+    quality: as the audit reports it (the estimator where one is shipped, else the fast variant);
+    quality_fast: the fast logistic variant, length held at the training mean (the audit's quality before the estimator);
+    quality_len: the fast variant with the real length (what MQM, a sum over the segment, measures);
     quality_full_len: the LM variant (paraphrase error mass), with the real length, where the LM ran.
     """
 
     table = weights or quality.weights()
     out = feats.copy()
     if not table:
-        out["quality"] = out["quality_len"] = out["quality_full_len"] = np.nan
+        out["quality"] = out["quality_fast"] = out["quality_len"] = out["quality_full_len"] = np.nan
         return out
-    recs = out[FEATURES].to_dict(orient="records")
+    cols = [c for c in dict.fromkeys([*FEATURES, "estimator", *quality.ESTIMATOR_LEXICAL]) if c in out.columns]
+    recs = out[cols].to_dict(orient="records")
     clean = [{k: (None if pd.isna(v) else float(v)) for k, v in r.items()} for r in recs]
-    out["quality"] = [_prob(table, r, "fast", False) for r in clean]
+    out["quality"] = [quality.combine(r, variants=quality.AUDIT_VARIANTS) for r in clean]
+    out["quality_fast"] = [_prob(table, r, "fast", False) for r in clean]
     out["quality_len"] = [_prob(table, r, "fast", True) for r in clean]
     out["quality_full_len"] = [_prob(table, r, "full", True) for r in clean]
     return out
@@ -383,7 +386,54 @@ def card(weights: dict[str, Any]) -> str:
         "- The held-out halves of the data were never used.",
         "",
     ]
+    est = quality.estimator()
+    if est is not None:
+        lines = lines[:1] + ["", f"The audit's quality is the estimator `{est['name']}` (below); the logistic models",
+                             "further down are the earlier score, kept for the LM variant and as a fallback.", ""] + lines[2:]
+        lines += estimator_card(est, weights)
     return "\n".join(lines)
+
+
+def estimator_card(est: dict[str, Any], weights: dict[str, Any] | None = None) -> list[str]:
+    """The estimator's section of the card: what it reads, how it was fitted, and its out-of-fold figures."""
+    d, cv = est["data"], est["cv"]
+    lines = [
+        f"## The estimator: `{est['name']}` (the audit's quality)", "",
+        f"- version: `{est['version']}`, fitted {est['date']} by `mtaudit meta-eval --fit-estimator` (`mtaudit.lab.estimator`)",
+        f"- encoder (frozen): `{est['encoder']}` (Apache-2.0), the one the audit already runs for the cosine",
+        f"- inputs: {est['inputs']}",
+        f"- regressor: {est['regressor']}",
+        f"- target: {est['target']}; calibration (a, b) = {est['calibration']}",
+        f"- data: {d['name']}, {d['split']}: {d['rows']} rows with MQM, {d['documents']} documents, domains "
+        f"{', '.join(d['domains'])}; {d['news_rows']} news rows; {d['reference']}",
+        f"- cross-validation: {cv['method']}",
+        "- licence: the weights are ours (the project's licence); they were fitted on WMT22 research data (Freitag et al. 2022,",
+        "  Google MQM; see the data README) and read MiniLM embeddings (Apache-2.0)",
+        "", "### Out-of-fold Kendall tau-b with MQM, news MT rows, ref_A", "",
+        "| score | tau MT only (no grouping) | n | tau within segment (mean) | segments |", "|---|---|---|---|---|",
+    ]
+    rows = [(f"**{est['name']}** (out-of-fold)", cv["news"])]
+    if weights and "fast" in weights.get("cv", {}):
+        fast = weights["cv"]["fast"]
+        rows.append(("old `fast` logistic, out-of-fold (leave one news document out), with the length exposure", fast))
+        if "length_held" in fast:
+            rows.append(("old `fast`, length held (what the audit reported before)", fast["length_held"]))
+    rows += [(f"official {name}", v) for name, v in cv.get("baselines", {}).items()]
+    for name, v in rows:
+        lines.append(f"| {name} | {v.get('tau_b_mt_only')} | {v.get('n_mt_only')} | {v.get('tau_b_by_segment')} | {v.get('n_segments')} |")
+    alld = cv.get("all_domains", {})
+    lines += ["", f"All four domains, MT rows, out-of-fold: pooled {alld.get('tau_b_mt_only')} (n={alld.get('n_mt_only')}), "
+                  f"within segment {alld.get('tau_b_by_segment')} ({alld.get('n_segments')} segments).",
+              "The out-of-fold raw scores of the news rows ship beside the model (`estimator_oof_news.csv.gz`);",
+              "`tests/stages/test_estimator.py` recomputes these figures from them and the data's MQM.", ""]
+    sp = est.get("speed")
+    if sp:
+        lines += [f"Speed, measured by the fit (`bench.scorer_speed`, {sp['sentences']} dev sentences, cold caches, no LM, as the audit "
+                  f"scores): {sp['full_sentences_per_s']} sentences a second for every score and the estimator, against sacrebleu "
+                  f"sentence chrF's {sp['chrf_sentences_per_s']} on the same sentences in the same run (this machine, 2 cores, shared "
+                  f"with other jobs); the estimator's own step, on scores already computed: {sp.get('estimator_only_sentences_per_s')} a second.", ""]
+    lines += est.get("notes", [])
+    return lines
 
 
 # ---------------------------------------------------------------- one call for the CLI
@@ -419,6 +469,10 @@ def run(path: Path, settings: Settings, use_lm: bool = True, do_fit: bool = Fals
     weights = quality.weights()
     if weights:
         result["quality_weights"] = {"version": weights["version"], "cv": weights["cv"], "data": weights["data"]}
+    est = quality.estimator()
+    if est:
+        result["quality_estimator"] = {"name": est["name"], "version": est["version"], "cv": est["cv"], "data": est["data"]}
+    result["quality_used"] = score.quality_signature(False)
     if fitted:
         result["fitted"] = True
     result["_frame"], result["_scores"] = frame, ours

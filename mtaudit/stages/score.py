@@ -576,6 +576,29 @@ def features(
         if para.get(i):
             row.update(para[i])  # type: ignore[arg-type]
         out.append(row)
+    for row, value in zip(out, estimator_scores(hyps, refs, out, settings)):
+        if value is not None:
+            row["estimator"] = value
+    return out
+
+
+def estimator_scores(hyps: list[str], refs: list[list[str]], rows: list[dict[str, float | None]], settings: Settings) -> list[float | None]:
+    """The estimator's raw score of each sentence: its best over the references (None without one).
+
+    It reads the scores already in ``rows`` and the texts; no model and no cache beyond them.
+    """
+    if q.estimator() is None:
+        return [None] * len(hyps)
+    pairs = [(i, r) for i, (rs, row) in enumerate(zip(refs, rows)) if rs and q.lexical_inputs(row) is not None for r in rs]
+    if not pairs:
+        return [None] * len(hyps)
+    lex = np.asarray([q.lexical_inputs(rows[i]) for i, _ in pairs])
+    text = np.asarray([q.text_inputs(hyps[i], r) for i, r in pairs])
+    raw = q.estimate(lex, text)
+    out: list[float | None] = [None] * len(hyps)
+    for (i, _), v in zip(pairs, raw):  # type: ignore[arg-type]
+        v = round(float(v), 4)
+        out[i] = v if out[i] is None else max(out[i], v)  # type: ignore[type-var]
     return out
 
 
@@ -600,7 +623,7 @@ def score(
             out.append(Scores())
             continue
         lm_mean = feats.get("lm_mean")
-        qual = q.combine(feats, variants=None if use_lm else ("fast",))
+        qual = q.combine(feats, variants=None if use_lm else q.AUDIT_VARIANTS)
         out.append(Scores(
             chrf=feats["chrf"], bleu=feats["bleu"], ter=feats["ter"], semantic=feats["semantic"],
             bertscore=feats["bertscore"], fluency=None if lm_mean is None else round(-float(lm_mean), 4),
@@ -628,8 +651,15 @@ def signatures(settings: Settings, use_lm: bool = False) -> dict[str, str]:
         "paraphrase": f"prism-mean-both-ways|{lm.signature(settings)}|max_tokens:{LM_MAX_TOKENS}|v{PARAPHRASE_VERSION}|best-ref|meta-eval-and-full-only",
         "paraphrase_mass": f"prism-mass-both-ways|floor:{MASS_FLOOR}nats|{lm.signature(settings)}|max_tokens:{LM_MAX_TOKENS}|v{PARAPHRASE_VERSION}"
                            "|best-ref|meta-eval-and-full-only",
-        "quality": q.signature() + ("|used:full(with LM)" if use_lm else "|used:fast(no LM)"),
+        "quality": quality_signature(use_lm),
     }
+
+
+def quality_signature(use_lm: bool = False) -> str:
+    """The quality signature: the model the audit's quality comes from, and its version."""
+    if q.estimator() is not None:
+        return q.signature("estimator") + "|used:estimator"
+    return q.signature("logistic") + ("|used:full(with LM)" if use_lm else "|used:fast(no LM)")
 
 
 def mean(values: list[float | None]) -> float | None:
