@@ -40,7 +40,7 @@ class Settings:
     min_words: int = 20  # shorter articles are skipped as empty
     language: str = "en"
     # stories
-    story_threshold: float = 0.6  # combined embedding + entity similarity to link two articles (best pairwise F1 on ECB+ dev: mtaudit.lab.grouping_eval)
+    story_threshold: float = 0.55  # the pair model's probability that links two articles: the threshold fitted with it (models/grouping/grouping.json)
     story_window_days: int = 7  # articles further apart in date are never one story
     story_neighbors: int = 20  # candidates per article (blocking: no all-pairs over a batch)
     # alignment and references

@@ -1,5 +1,5 @@
 """Our own trained models, entered in the one registry (:mod:`mtaudit.nlp.registry`): the detector, its
-coverage model and the quality weights.
+coverage model, the quality weights and the story grouping's pair model.
 
 They ship as package data under ``mtaudit/models/`` (``models/`` in a checkout points there), so an installed
 wheel audits as a checkout does. Each carries its own version in its file; that version is what
@@ -14,7 +14,7 @@ from typing import Any
 
 from mtaudit.nlp import registry
 from mtaudit.nlp.registry import Entry
-from mtaudit.stages import classifier, quality
+from mtaudit.stages import classifier, quality, stories
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 DETECTOR_DIR = MODELS_DIR / "detector"
@@ -34,6 +34,10 @@ def _load_quality(device: str, dtype: str) -> Any:
     if table is None:
         raise FileNotFoundError(f"{quality.WEIGHTS} not found: run `mtaudit meta-eval --fit`")
     return table
+
+
+def _load_grouping(device: str, dtype: str) -> Any:
+    return stories.pair_model()
 
 
 def _json_file(path: Path) -> dict[str, Any] | None:
@@ -64,9 +68,15 @@ def _quality_version() -> str:
     return str(obj.get("version", "?")) if obj else "missing"
 
 
+def _grouping_version() -> str:
+    obj = _json_file(stories.MODEL)
+    return str(obj.get("version", "?")) if obj else "missing"
+
+
 registry.register(Entry("detector", "mtaudit", "models/detector/detector.json", "MIT", _load_detector, _detector_version))
 registry.register(Entry("coverage", "mtaudit", "models/detector/detector.json (coverage)", "MIT", _load_coverage, _coverage_version))
 registry.register(Entry("quality", "mtaudit", "models/quality/weights.json", "MIT", _load_quality, _quality_version))
+registry.register(Entry("grouping", "mtaudit", "models/grouping/grouping.json", "MIT", _load_grouping, _grouping_version))
 
 
 def detector() -> Any:

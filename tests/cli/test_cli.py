@@ -125,7 +125,10 @@ def test_models_lists_every_model_the_audit_loads_with_its_own_version() -> None
     assert result.exit_code == 0
     rows = {cells[0]: cells for cells in ([c.strip() for c in ln.strip("│ ").split("│")] for ln in result.stdout.splitlines()
                                           if ln.startswith("│"))}
-    assert set(rows) == {"encoder", "lm", "ner", "detector", "coverage", "quality"}, result.stdout
+    assert set(rows) == {"encoder", "lm", "ner", "detector", "coverage", "quality", "grouping"}, result.stdout
+    from mtaudit.stages import stories
+
+    assert rows["grouping"][2] == stories.pair_model().version  # the story grouping's pair model, as its signature names it
     detector = models.detector()
     assert rows["detector"][2] == detector.meta["version"] != registry.package_version("mtaudit")
     assert f"detector:{rows['detector'][2]}|" in detector.signature()  # what report signatures say
@@ -235,7 +238,7 @@ def test_models_json_is_the_manifest_for_scripts() -> None:
     assert result.exit_code == 0, result.output
     listing = json.loads(result.stdout)
     assert listing == registry.manifest()
-    assert [m["name"] for m in listing] == ["encoder", "lm", "ner", "detector", "coverage", "quality"]
+    assert [m["name"] for m in listing] == ["encoder", "lm", "ner", "detector", "coverage", "quality", "grouping"]
 
 
 def test_the_status_line_is_one_task_that_restarts_with_each_step() -> None:

@@ -121,8 +121,9 @@ def test_grouping_compares_only_within_the_date_window(settings: Any, monkeypatc
 
 def test_story_size_is_capped(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     arts = [_article(i, "2025-06-05") for i in range(9)]
-    monkeypatch.setattr(stories, "vectors", lambda a, s: np.tile(np.eye(384, dtype=np.float32)[0], (len(a), 1)))
-    monkeypatch.setattr(stories, "entities", lambda a: [{"x"} for _ in a])
+    same = stories.profile([("Xi Jinping", "PERSON")], "Xi Jinping spoke in 2025.")
+    monkeypatch.setattr(stories, "vectors", lambda a, s: (np.tile(np.eye(384, dtype=np.float32)[0], (len(a), 1)),) * 2)
+    monkeypatch.setattr(stories, "profiles", lambda a: [same for _ in a])
     assert len({stories.group(arts, settings)[a.article_id] for a in arts}) == 1
     monkeypatch.setattr(stories, "MAX_STORY", 4)
     grouped = stories.group(arts, settings)

@@ -1,4 +1,4 @@
-"""Story grouping: the pairwise measure behind the default threshold, and grouping on real ECB+ text."""
+"""Story grouping: the pairwise measure, the pair model's features and its shipped figure, and grouping on real text."""
 
 from __future__ import annotations
 
@@ -10,6 +10,21 @@ import pytest
 
 from mtaudit.lab import grouping_eval
 from mtaudit.stages import ingest, stories
+
+REID = ("Tara Reid has entered a rehab program, the American Pie star's rep confirmed to People on Friday. "
+        "Reid checked into Promises Treatment Center in Malibu in 2008.")
+REID_ENTS = [("Tara Reid", "PERSON"), ("American Pie", "WORK_OF_ART"), ("People", "ORG"), ("Friday", "DATE"),
+             ("Reid", "PERSON"), ("Promises Treatment Center", "ORG"), ("Malibu", "GPE")]
+REID2 = "Actress Tara Reid is in rehab at the Promises centre in Malibu, her publicist said in 2008."
+REID2_ENTS = [("Tara Reid", "PERSON"), ("Promises", "ORG"), ("Malibu", "GPE")]
+LOHAN = ("Lindsay Lohan checked into the Betty Ford Center in Rancho Mirage on Thursday to begin 90 days of "
+         "court-ordered rehab in 2013. Lohan's lawyer said the actress was ready.")
+LOHAN_ENTS = [("Lindsay Lohan", "PERSON"), ("the Betty Ford Center", "ORG"), ("Rancho Mirage", "GPE"),
+              ("Lohan", "PERSON"), ("90 days", "DATE")]
+QUAKE = "A 6.1 magnitude earthquake hit Aceh, killing 12 people, officials said."
+QUAKE_ENTS = [("Aceh", "GPE")]
+QUAKE2 = "The magnitude 6.1 quake struck Indonesia's Aceh province; at least 12 died and 200 were hurt."
+QUAKE2_ENTS = [("Indonesia", "GPE"), ("Aceh", "GPE")]
 
 
 @pytest.mark.parametrize(
@@ -49,3 +64,75 @@ def test_two_ecbplus_events_of_one_topic_stay_apart(settings: Any, shared_data: 
     assert len(set(gold.values())) >= 2, "the sample needs both sub-topics"
     got = grouping_eval.pairwise(stories.group(articles, settings), gold)
     assert got["precision"] == 1.0 and got["recall"] >= 0.4
+
+
+def _features(a: tuple[str, list[tuple[str, str]]], b: tuple[str, list[tuple[str, str]]]) -> dict[str, float]:
+    pa, pb = stories.profile(a[1], a[0]), stories.profile(b[1], b[0])
+    return dict(zip(stories.FEATURES, stories.pair_features(0.8, 0.7, pa, pb)))
+
+
+@pytest.mark.parametrize(
+    "a,b,want",
+    [
+        # one event, two outlets: the same person, place and year; the protagonist named by both
+        ((REID, REID_ENTS), (REID2, REID2_ENTS), {"people": 1.0, "places": 1.0, "protagonist": 1.0, "years": 1.0}),
+        # the hard negative: another celebrity's rehab, another year, no name in common
+        ((REID, REID_ENTS), (LOHAN, LOHAN_ENTS), {"people": 0.0, "places": 0.0, "protagonist": 0.0, "years": -1.0,
+                                                   "entity_jaccard": 0.0}),
+        # no people and no years: those features say nothing; the numbers 6.1 and 12 are shared, 200 is not
+        ((QUAKE, QUAKE_ENTS), (QUAKE2, QUAKE2_ENTS), {"people": 0.0, "protagonist": 0.0, "years": 0.0, "places": 1.0,
+                                                       "numbers": 2 / 3, "entity_jaccard": 0.5}),
+        # the cosines pass through as given
+        ((QUAKE, QUAKE_ENTS), (REID, REID_ENTS), {"cosine": 0.8, "lead_cosine": 0.7, "places": 0.0, "numbers": 0.0}),
+    ],
+)
+def test_pair_features(a: tuple[str, list[tuple[str, str]]], b: tuple[str, list[tuple[str, str]]], want: dict[str, float]) -> None:
+    got = _features(a, b)
+    assert {k: round(got[k], 4) for k in want} == {k: round(v, 4) for k, v in want.items()}
+    assert got == _features(b, a)  # a pair has no order
+
+
+def test_a_profile_reads_names_years_and_numbers() -> None:
+    p = stories.profile(LOHAN_ENTS, LOHAN)
+    assert p.people == {"lindsay", "lohan"} and p.protagonist == "lohan"  # the possessive "Lohan's" is Lohan
+    assert p.places == {"rancho", "mirage"} and p.groups == {"betty", "ford", "center"}
+    assert p.years == {"2013"} and p.numbers == {"90"}  # a date entity is no name; a lone digit is no number
+    assert "90 days" not in p.entities
+
+
+def test_the_shipped_pair_model_matches_the_code(settings: Any) -> None:
+    model = stories.pair_model()
+    assert len(model.weights) == len(stories.FEATURES)
+    assert 0.0 < model.threshold < 1.0
+    card = json.loads(stories.MODEL.read_text(encoding="utf-8"))
+    assert card["features"] == list(stories.FEATURES) and card["version"] == model.version
+    sig = stories.signature(settings)
+    assert f"pair-lr@{model.version}" in sig and f"thr:{settings.story_threshold}" in sig
+
+
+def test_a_model_file_for_other_features_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    obj = json.loads(stories.MODEL.read_text(encoding="utf-8"))
+    obj["features"] = obj["features"][:-1]
+    monkeypatch.setattr(stories, "MODEL", tmp_path / "grouping.json")
+    (tmp_path / "grouping.json").write_text(json.dumps(obj), encoding="utf-8")
+    stories.pair_model.cache_clear()
+    try:
+        with pytest.raises(ValueError, match="refit"):
+            stories.pair_model()
+    finally:
+        stories.pair_model.cache_clear()
+
+
+@pytest.mark.slow
+def test_the_shipped_out_of_fold_figure_is_the_cards(shared_data: Path) -> None:
+    """Refit leave-one-topic-out on ECB+ dev: the out-of-fold pairwise figures are what grouping.json and its card say."""
+    from mtaudit.lab import grouping_fit
+
+    shipped = json.loads(stories.MODEL.read_text(encoding="utf-8"))
+    result = grouping_fit.evaluate(shared_data / "ecbplus" / "ecbplus_docs.jsonl")
+    oof = result["out_of_fold"]
+    assert {k: oof[k] for k in ("precision", "recall", "f1")} == shipped["out_of_fold"]
+    assert result["model"]["threshold"] == shipped["threshold"]
+    assert result["model"]["weights"] == pytest.approx(shipped["weights"], abs=1e-4)
+    card = (stories.MODEL.parent / "README.md").read_text(encoding="utf-8")
+    assert f"| {oof['precision']:.3f} | {oof['recall']:.3f} | {oof['f1']:.3f} |" in card
