@@ -30,6 +30,10 @@ def _load_coverage(device: str, dtype: str) -> Any:
 
 
 def _load_quality(device: str, dtype: str) -> Any:
+    """The audit's quality model: the MQM estimator, or the logistic weights where it is not shipped."""
+    est = quality.estimator()
+    if est is not None:
+        return est
     table = quality.weights()
     if table is None:
         raise FileNotFoundError(f"{quality.WEIGHTS} not found: run `mtaudit meta-eval --fit`")
@@ -64,7 +68,9 @@ def _coverage_version() -> str:
 
 
 def _quality_version() -> str:
-    obj = _json_file(quality.WEIGHTS)
+    """The estimator's version where it ships (what the audit's quality is), else the logistic weights'."""
+    obj = _json_file(quality.ESTIMATOR) if quality.ESTIMATOR_ARRAYS.exists() else None
+    obj = obj or _json_file(quality.WEIGHTS)
     return str(obj.get("version", "?")) if obj else "missing"
 
 
@@ -75,7 +81,8 @@ def _grouping_version() -> str:
 
 registry.register(Entry("detector", "mtaudit", "models/detector/detector.json", "MIT", _load_detector, _detector_version))
 registry.register(Entry("coverage", "mtaudit", "models/detector/detector.json (coverage)", "MIT", _load_coverage, _coverage_version))
-registry.register(Entry("quality", "mtaudit", "models/quality/weights.json", "MIT", _load_quality, _quality_version))
+registry.register(Entry("quality", "mtaudit", "models/quality/estimator.json (fallback weights.json)", "MIT", _load_quality,
+                        _quality_version))
 registry.register(Entry("grouping", "mtaudit", "models/grouping/grouping.json", "MIT", _load_grouping, _grouping_version))
 
 

