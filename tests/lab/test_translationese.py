@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from mtaudit.base.settings import Settings
-from mtaudit.lab import makedata, newsroom, translationese
+from mtaudit.lab import makedata, newsroom, train, translationese
+from mtaudit.stages import features, models
 
 
 @pytest.fixture(scope="module")
@@ -74,3 +75,24 @@ def test_the_newsroom_evaluation_audits_only_held_out_lines(trained: list[makeda
         assert makedata.text_sha(it.text) not in seen
     shared = sum(line in trained_lines for it in items for line in it.text.split("\n"))
     assert shared < 0.02 * sum(len(it.text.split("\n")) for it in items)  # only lines a test set repeats
+
+
+@pytest.mark.parametrize(("kind", "cls", "positive"), [("t_mt", "neural_mt_other", True), ("t_ht", "human_translation", False),
+                                                       ("t_original", "original_mixed", False), ("wmt_mt", "neural_mt", True)])
+def test_each_population_has_its_class(kind: str, cls: str, positive: bool) -> None:
+    doc = makedata.Doc("x", "g", "wmt22t" if kind.startswith("t_") else "wmt22", kind, int(positive), ["A sentence here."])
+    assert train.CLASSES[train.population(doc)] == cls
+    assert (cls in train.POSITIVE) == positive
+
+
+def test_a_sentence_model_fitted_on_other_sentences_is_not_carried() -> None:
+    """--sentence-lm-from keeps a model's LM sentence model only when its sentences are these: here they are not."""
+    texts = ["The minister said on Tuesday that talks would resume.", "the eleventh said the talks will resume on Tuesday.",
+             "Prices rose sharply in the third quarter.", "The prices rose of form sharp in the third trimester."] * 10
+    forms = features.title_forms(texts)
+    rows = [features.sentence_features(t, forms) for t in texts]
+    y, groups = [0, 1, 0, 1] * 10, [f"g{i // 4}" for i in range(40)]
+    cfg = train.TrainConfig(sentence_lm_from=str(models.DETECTOR_DIR))
+    scfg = train.TrainConfig(c=cfg.sentence_c)
+    with pytest.raises(ValueError, match="other sentences"):
+        train.carried_sentence_lm(cfg, rows, y, groups, train.names_for(rows[0], cfg.families + cfg.rules), scfg)
