@@ -68,6 +68,10 @@ class Settings:
     # where 5% are machine-translated a probability means what it says there (wmt22 dev, 86% MT: ECE 0.146
     # at 0.5, 0.051 at its own share, out-of-fold with the detector of 2026-11-30, data version 4)
     mt_prior: float = 0.5
+    # quality: how the estimator uses the reference length. held: at its training mean (a sentence is not marked down
+    # for being long, as the old score did); scored: as fitted (MQM sums penalties, so longer is worse). auto: the
+    # measured choice, mtaudit.stages.quality.LENGTH (its figures there, in the models card and in docs/figures.md)
+    quality_length: str = "auto"  # auto | held | scored
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with some fields changed; an unknown name or a bad value is a ValueError that says which."""
@@ -98,6 +102,7 @@ def _coerce(name: str, value: Any) -> Any:
 
 DEVICES = ("auto", "cpu", "cuda")
 LM_PRECISIONS = ("auto", "float32", "bfloat16")
+QUALITY_LENGTHS = ("auto", "held", "scored")
 
 
 def load_settings(config: Path | None = None, default_file: bool = True, **flags: Any) -> Settings:
@@ -140,6 +145,8 @@ def check(values: dict[str, Any]) -> None:
         raise ValueError(f"device {values['device']!r} is not one of {', '.join(DEVICES)}")
     if values.get("lm_precision", "auto") not in LM_PRECISIONS:
         raise ValueError(f"lm_precision {values['lm_precision']!r} is not one of {', '.join(LM_PRECISIONS)}")
+    if values.get("quality_length", "auto") not in QUALITY_LENGTHS:
+        raise ValueError(f"quality_length {values['quality_length']!r} is not one of {', '.join(QUALITY_LENGTHS)}")
     if not 0.0 < values.get("mt_prior", 0.5) < 1.0:
         raise ValueError(f"mt_prior {values['mt_prior']!r} must lie strictly between 0 and 1 (a share of articles)")
     if values.get("dask_scheduler") and not re.match(r"^([a-z]+://)?(\[[0-9a-fA-F:]+\]|[^\s/:\[\]]+)(:\d+)?/?$", values["dask_scheduler"]):

@@ -103,13 +103,30 @@ def groups(frame: pd.DataFrame) -> np.ndarray:
 
 def out_of_fold(frame: pd.DataFrame, x: np.ndarray, folds: int = FOLDS) -> np.ndarray:
     """Predictions for every row from the fold model that never saw its document."""
+    return out_of_fold_both(frame, x, folds)[0]
+
+
+def out_of_fold_both(frame: pd.DataFrame, x: np.ndarray, folds: int = FOLDS) -> tuple[np.ndarray, np.ndarray]:
+    """Out-of-fold predictions with the length as fitted (``scored``) and, from the same fold models, with the
+    reference length held at the fold's training mean (``held``, ``quality.forward(hold_length=True)``)."""
     from sklearn.model_selection import GroupKFold  # scikit-learn: only fitting pays its import
 
     y = target(frame)
-    oof = np.zeros(len(y))
+    oof, held = np.zeros(len(y)), np.zeros(len(y))
     for train, test in GroupKFold(n_splits=folds).split(x, y, groups(frame)):
-        oof[test] = quality.forward(fit_one(x[train], y[train]), x[test])
-    return oof
+        model = fit_one(x[train], y[train])
+        oof[test] = quality.forward(model, x[test])
+        held[test] = quality.forward(model, x[test], hold_length=True)
+    return oof, held
+
+
+def length_variants(settings: Settings, path: Path = DATA) -> dict[str, Any]:
+    """Both uses of the length term, out-of-fold on the same folds and fold models: news and all-domain taus."""
+    frame = load(path)
+    x, _ = inputs(frame, settings)
+    scored, held = out_of_fold_both(frame, x)
+    return {"scored": {"news": taus(frame, scored), "all_domains": taus(frame, scored, None)},
+            "held": {"news": taus(frame, held), "all_domains": taus(frame, held, None)}}
 
 
 def taus(frame: pd.DataFrame, values: np.ndarray | pd.Series, domain: str | None = "news") -> dict[str, Any]:
@@ -131,7 +148,7 @@ def calibration(frame: pd.DataFrame, oof: np.ndarray) -> list[float]:
 
 def fit(frame: pd.DataFrame, x: np.ndarray, baselines: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
     """Cross-validate, then fit on every row: the model (metadata and arrays) with its out-of-fold figures."""
-    oof = out_of_fold(frame, x)
+    oof, held = out_of_fold_both(frame, x)
     model = fit_one(x, target(frame))
     digest = hashlib.sha256(b"".join(a.tobytes() for layer in model["layers"] for a in layer)).hexdigest()[:8]
     today = dt.date.today().isoformat()
@@ -153,6 +170,7 @@ def fit(frame: pd.DataFrame, x: np.ndarray, baselines: dict[str, dict[str, Any]]
                  "news_rows": int(news.sum()), "reference": "ref_A only", "split": "dev only (the held-out half never used)"},
         "cv": {"method": f"{FOLDS}-fold GroupKFold by doc_id (groups shuffled, seed {SEED}); figures on the news documents' MT rows",
                "news": taus(frame, oof), "all_domains": taus(frame, oof, None),
+               "length_held": {"news": taus(frame, held), "all_domains": taus(frame, held, None)},  # same fold models
                **({"baselines": baselines} if baselines else {})},
         "calibration": calibration(frame, oof),
         "n_layers": len(model["layers"]),

@@ -472,7 +472,7 @@ def run(path: Path, settings: Settings, use_lm: bool = True, do_fit: bool = Fals
     est = quality.estimator()
     if est:
         result["quality_estimator"] = {"name": est["name"], "version": est["version"], "cv": est["cv"], "data": est["data"]}
-    result["quality_used"] = score.quality_signature(False)
+    result["quality_used"] = score.quality_signature(False, settings)
     if fitted:
         result["fitted"] = True
     result["_frame"], result["_scores"] = frame, ours

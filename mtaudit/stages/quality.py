@@ -93,14 +93,17 @@ def combine(feats: dict[str, float | None], exposure: bool = False, variants: tu
     return round(1.0 / (1.0 + math.exp(-z)), 4)
 
 
-def signature(variant: str | None = None) -> str:
-    """How quality was computed: the estimator's name and version where it is the one used, else the logistic weights'."""
+def signature(variant: str | None = None, length: str = "") -> str:
+    """How quality was computed: the estimator's name and version where it is the one used, else the logistic weights'.
+
+    ``length`` (``held`` or ``scored``, see ``LENGTH``): how the estimator used the reference length; empty: the shipped choice.
+    """
     est = estimator()
     if est is not None and variant in (None, "estimator"):
         table = weights()
         fallback = f"|fallback:logistic-fast-{table['version']}" if table else ""  # where the estimator's inputs are missing
         return (f"quality:{est['name']}|P(no-error)-calibrated|model:{est['version']}|fitted:{est['date']}"
-                f"|data:{est['data']['name']}{fallback}")
+                f"|length:{length or LENGTH}|data:{est['data']['name']}{fallback}")
     table = weights()
     if not table:
         return "quality:semantic-only|unfitted"
@@ -117,6 +120,10 @@ def signature(variant: str | None = None) -> str:
 # (omission or addition). A COMET-style input (MiniLM embeddings as h, r, |h - r|, h * r) was measured
 # beside it and dropped: it lowered the within-segment tau from 0.17 to 0.06-0.08 (see the card).
 # Inputs are built here, for fit and use alike.
+
+# ---- the reference length in the audit's quality: the setting quality_length, where auto is LENGTH
+LENGTHS = ("held", "scored")
+LENGTH = "scored"  # as fitted, what the audit has used since the estimator (to be measured against held)
 
 AUDIT_VARIANTS = ("estimator", "fast")  # what every report's quality is: the estimator, else the fast logistic model
 ESTIMATOR_LEXICAL = ("chrf", "bertscore", "len_ratio", "semantic", "log_ref_words")
@@ -156,9 +163,25 @@ def estimator_inputs(lex: np.ndarray, text: np.ndarray) -> np.ndarray:
     return np.hstack([np.asarray(lex, dtype=np.float64).reshape(len(lex), -1), np.asarray(text, dtype=np.float64).reshape(len(text), -1)])
 
 
-def forward(model: dict[str, Any], x: np.ndarray) -> np.ndarray:
-    """The regressor on standardised inputs: linear layers with ReLU between them (one layer: ridge)."""
+EXPOSURE_COLUMN = ESTIMATOR_LEXICAL.index(EXPOSURE)  # its column in ``estimator_inputs``
+
+
+def length_mode(settings: Any) -> str:
+    """``held`` or ``scored``: the setting ``quality_length``, where ``auto`` is the shipped choice ``LENGTH``."""
+    mode = getattr(settings, "quality_length", "auto")
+    return LENGTH if mode == "auto" else mode
+
+
+def forward(model: dict[str, Any], x: np.ndarray, hold_length: bool = False) -> np.ndarray:
+    """The regressor on standardised inputs: linear layers with ReLU between them (one layer: ridge).
+
+    ``hold_length`` puts the reference length at the training mean (standardised input 0), as the old score did:
+    the score of a typical-length sentence with these scores, so that a sentence is not marked down for its length.
+    """
     z = (x - model["mean"]) / model["scale"]
+    if hold_length:
+        z = z.copy()
+        z[:, EXPOSURE_COLUMN] = 0.0
     layers = model["layers"]
     for i, (w, b) in enumerate(layers):
         z = z @ w + b
@@ -167,12 +190,15 @@ def forward(model: dict[str, Any], x: np.ndarray) -> np.ndarray:
     return z[:, 0]
 
 
-def estimate(lex: np.ndarray, text: np.ndarray) -> np.ndarray | None:
-    """Raw estimator scores (predicted -log(1 + MQM penalty), higher = better) for aligned rows; None where none is shipped."""
+def estimate(lex: np.ndarray, text: np.ndarray, hold_length: bool = False) -> np.ndarray | None:
+    """Raw estimator scores (predicted -log(1 + MQM penalty), higher = better) for aligned rows; None where none is shipped.
+
+    ``hold_length``: the reference length at the training mean (see ``forward``).
+    """
     model = estimator()
     if model is None:
         return None
-    return forward(model, estimator_inputs(lex, text))
+    return forward(model, estimator_inputs(lex, text), hold_length=hold_length)
 
 
 def calibrated(raw: float) -> float:

@@ -594,7 +594,7 @@ def estimator_scores(hyps: list[str], refs: list[list[str]], rows: list[dict[str
         return [None] * len(hyps)
     lex = np.asarray([q.lexical_inputs(rows[i]) for i, _ in pairs])
     text = np.asarray([q.text_inputs(hyps[i], r) for i, r in pairs])
-    raw = q.estimate(lex, text)
+    raw = q.estimate(lex, text, hold_length=q.length_mode(settings) == "held")
     out: list[float | None] = [None] * len(hyps)
     for (i, _), v in zip(pairs, raw):  # type: ignore[arg-type]
         v = round(float(v), 4)
@@ -651,14 +651,14 @@ def signatures(settings: Settings, use_lm: bool = False) -> dict[str, str]:
         "paraphrase": f"prism-mean-both-ways|{lm.signature(settings)}|max_tokens:{LM_MAX_TOKENS}|v{PARAPHRASE_VERSION}|best-ref|meta-eval-and-full-only",
         "paraphrase_mass": f"prism-mass-both-ways|floor:{MASS_FLOOR}nats|{lm.signature(settings)}|max_tokens:{LM_MAX_TOKENS}|v{PARAPHRASE_VERSION}"
                            "|best-ref|meta-eval-and-full-only",
-        "quality": quality_signature(use_lm),
+        "quality": quality_signature(use_lm, settings),
     }
 
 
-def quality_signature(use_lm: bool = False) -> str:
-    """The quality signature: the model the audit's quality comes from, and its version."""
+def quality_signature(use_lm: bool = False, settings: Settings | None = None) -> str:
+    """The quality signature: the model the audit's quality comes from, its version, and how it used the length."""
     if q.estimator() is not None:
-        return q.signature("estimator") + "|used:estimator"
+        return q.signature("estimator", q.length_mode(settings)) + "|used:estimator"
     return q.signature("logistic") + ("|used:full(with LM)" if use_lm else "|used:fast(no LM)")
 
 

@@ -72,3 +72,33 @@ def test_the_out_of_fold_figure_matches_the_card(shared_data: Path) -> None:
     card = (quality.ESTIMATOR.parent / "README.md").read_text()
     assert model["version"] in card and str(want["tau_b_mt_only"]) in card and str(want["tau_b_by_segment"]) in card
     assert np.isfinite(joined["oof"]).all()
+
+
+SHORT = "The minister resigned on Friday."
+LONG = ("The finance minister resigned on Friday after weeks of protests over the budget, saying in a statement "
+        "broadcast on state television that he could no longer defend a plan the parliament had rejected twice.")
+
+
+def test_the_held_length_gives_a_long_and_a_short_sentence_with_the_same_scores_the_same_quality(cold: Any) -> None:
+    """Each sentence against itself as reference: every score and text check the same, only the length differs."""
+    held = cold.replace(quality_length="held")
+    feats = score.features([SHORT, LONG], [[SHORT], [LONG]], held, use_lm=False)
+    inputs = [quality.lexical_inputs(f) for f in feats]
+    assert inputs[0] is not None and inputs[1] is not None
+    same = [i for i in range(len(quality.ESTIMATOR_LEXICAL)) if i != quality.EXPOSURE_COLUMN]
+    assert [inputs[0][i] for i in same] == [inputs[1][i] for i in same]  # the same scores
+    assert inputs[0][quality.EXPOSURE_COLUMN] < inputs[1][quality.EXPOSURE_COLUMN]  # one is long, one short
+    short, long_ = score.score([SHORT, LONG], [[SHORT], [LONG]], held)
+    assert short.quality is not None and short.quality == long_.quality
+    short, long_ = score.score([SHORT, LONG], [[SHORT], [LONG]], cold.replace(quality_length="scored"))
+    assert short.quality is not None and long_.quality is not None and long_.quality < short.quality
+
+
+def test_the_signature_says_how_the_length_was_used(settings: Any) -> None:
+    from mtaudit.base.settings import load_settings
+
+    for mode in quality.LENGTHS:
+        assert f"|length:{mode}|" in score.signatures(settings.replace(quality_length=mode))["quality"]
+    assert f"|length:{quality.LENGTH}|" in score.quality_signature(False, settings.replace(quality_length="auto"))
+    with pytest.raises(ValueError, match="quality_length"):
+        load_settings(default_file=False, quality_length="typical")
