@@ -432,8 +432,25 @@ def estimator_card(est: dict[str, Any], weights: dict[str, Any] | None = None) -
                   f"scores): {sp['full_sentences_per_s']} sentences a second for every score and the estimator, against sacrebleu "
                   f"sentence chrF's {sp['chrf_sentences_per_s']} on the same sentences in the same run (this machine, 2 cores, shared "
                   f"with other jobs); the estimator's own step, on scores already computed: {sp.get('estimator_only_sentences_per_s')} a second.", ""]
+    lines += length_card()
     lines += est.get("notes", [])
     return lines
+
+
+def length_card() -> list[str]:
+    """The card's account of the length term: both uses measured, and the one the audit ships (``quality.LENGTH``)."""
+    m = quality.LENGTH_MEASURED
+    lines = [f"### The reference length: `{quality.LENGTH}` in the audit (setting `quality_length`)", "",
+             *quality.LENGTH_DECISION, "",
+             "| length | story-eval tau, changed sentences | n | all scored sentences | n | damaged below original "
+             "| MQM news pooled | within segment | all domains pooled | within segment |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for mode in quality.LENGTHS:
+        v = m[mode]
+        lines.append(f"| {mode}{' (shipped)' if mode == quality.LENGTH else ''} | {v['story_changed']} | {v['story_changed_n']} "
+                     f"| {v['story_all']} | {v['story_all_n']} | {v['story_below_original']} | {v['mqm_news_pooled']} "
+                     f"| {v['mqm_news_within']} | {v['mqm_all_pooled']} | {v['mqm_all_within']} |")
+    return [*lines, "", f"Commands: {quality.LENGTH_COMMANDS}", ""]
 
 
 # ---------------------------------------------------------------- one call for the CLI

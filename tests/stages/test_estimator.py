@@ -102,3 +102,11 @@ def test_the_signature_says_how_the_length_was_used(settings: Any) -> None:
     assert f"|length:{quality.LENGTH}|" in score.quality_signature(False, settings.replace(quality_length="auto"))
     with pytest.raises(ValueError, match="quality_length"):
         load_settings(default_file=False, quality_length="typical")
+
+
+def test_the_card_states_the_shipped_length_use_and_both_measurements() -> None:
+    card = (quality.ESTIMATOR.parent / "README.md").read_text()
+    assert f"reference length: `{quality.LENGTH}` in the audit" in card
+    for mode in quality.LENGTHS:
+        m = quality.LENGTH_MEASURED[mode]
+        assert f"| {m['story_changed']} | {m['story_changed_n']} | {m['story_all']} |" in card
