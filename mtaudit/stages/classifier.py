@@ -35,7 +35,7 @@ from mtaudit.base.atomic import write_text
 from mtaudit.base.cache import Cache
 from mtaudit.stages import features
 
-MODEL_VERSION = "1.0.0"
+MODEL_VERSION = "1.1.0"
 MODEL_FILE = "detector.json"
 
 

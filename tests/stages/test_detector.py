@@ -36,7 +36,8 @@ def test_committed_detector_loads_through_the_registry(detector: classifier.Dete
     assert f"|data:v{detector.meta['data_version']}|trained:{detector.meta['date']}" in detector.signature()
     art = detector.article
     assert isinstance(art, classifier.SoftmaxModel) and detector.rules is not None and detector.combination
-    assert len(art.classes) == len(art.coef) == len(art.intercept) == 4 and set(art.positive) < set(art.classes)
+    assert set(art.classes) == {"original", "original_mixed", "human_translation", "neural_mt", "neural_mt_other", "round_trip"}
+    assert len(art.classes) == len(art.coef) == len(art.intercept) and set(art.positive) < set(art.classes)
     assert all(len(row) == len(art.names) == len(art.mean) for row in art.coef)
     assert not set(art.names) & set(detector.rules.names)  # the profile and the slips: each feature in one model
     assert detector.sentence is not None
@@ -76,12 +77,13 @@ def test_prediction_is_the_calibrated_noisy_or(detector: classifier.Detector, p_
 
 
 def test_prediction_carries_both_models(detector: classifier.Detector) -> None:
-    """002 is a fluent neural round trip: its style reads as original English, its slips carry the verdict."""
+    """002 is a fluent neural round trip: its style reads as not machine-translated (original English or a human
+    translation: 0.42 / 0.47 with detector 1.1.0), its slips carry the verdict."""
     pred = detector.predict(seed_sentences("002"))
     assert pred.article_probability is not None and pred.rules_probability is not None
     assert pred.probability == pytest.approx(detector.combine(pred.article_probability, pred.rules_probability))
     assert set(pred.kinds) == set(detector.article.classes) and sum(pred.kinds.values()) == pytest.approx(1.0)
-    assert max(pred.kinds, key=pred.kinds.get) == "original"
+    assert max(pred.kinds, key=pred.kinds.get) in {"original", "human_translation"}
     assert pred.article_probability < detector.threshold < pred.rules_probability
 
 
