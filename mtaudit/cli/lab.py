@@ -225,7 +225,7 @@ def train(
 ) -> None:
     """Train the calibrated detector and its coverage model, and write them with the model card.
 
-    The detector is a four-class logistic regression over the style profile and a binary one over the
+    The detector is a six-class logistic regression over the style profile and a binary one over the
     explicit slips, joined as a Platt-calibrated noisy OR; every figure is out-of-fold, folds grouped by
     source document. Then its coverage model (how other outlets' contradictions move the odds) is fitted
     on the ECB+ articles of coverage.jsonl, which the detector never trained on. The first run also has

@@ -7,11 +7,12 @@ thousand articles, the features are a few dozen readable numbers, and a linear m
 for free: each feature's contribution to the log-odds is coefficient x standardised value,
 and (3) a prediction in microseconds on a CPU.
 
-Two models read every article. The article model is multinomial: original English, human
-translation, neural machine translation, round trip; P(MT) is the mass of the last two. One
+Two models read every article. The article model is multinomial: original English (news; web
+text), human translation, neural machine translation (from Chinese; from five more languages), round
+trip; P(MT) is the mass of the MT classes. One
 binary boundary must put machine translation above both originals and human translations, and
 the features that set MT apart from the one point the wrong way for the other ("as" and "by" are
-rarer in MT than in human translation, commoner than in original news); four classes give each
+rarer in MT than in human translation, commoner than in original news); a class each gives each
 its own boundary. The rules model reads only the rare, explicit slips (literal, foreign, caps:
 "her export controls", "phase un", "XI"), and the two combine as a noisy OR, so a fluent article
 with a few such slips is not outvoted by its fluent style.
@@ -286,7 +287,7 @@ class Prediction:
     sentence_rows: list[dict[str, float]] = field(default_factory=list)  # the sentence features, for sentence_lm_probabilities
     article_probability: float | None = None  # the article model's own, before the rules join it
     rules_probability: float | None = None
-    kinds: dict[str, float] = field(default_factory=dict)  # the four-class model's reading: kind of text -> probability
+    kinds: dict[str, float] = field(default_factory=dict)  # the multinomial model's reading: kind of text -> probability
 
 
 def featurise(sentences: list[str], lm_k: int = 0, settings: Any = None, cache: Cache | None = None,
