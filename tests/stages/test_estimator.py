@@ -17,11 +17,6 @@ GOOD = "Chinese President Xi Jinping and U.S. President Donald Trump talked on t
 BAD = "The eleventh and the president of the United States Donald Triumph spoke for telephone the Thursday, said the agency of state news Shinchoa."
 
 
-@pytest.fixture(scope="module")
-def cold(settings: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
-    return settings.replace(cache_dir=str(tmp_path_factory.mktemp("cache")))
-
-
 def test_the_shipped_estimator_loads_and_is_named_in_the_signature() -> None:
     model = quality.estimator()
     assert model is not None, "models/quality/estimator.json/.npz missing: run mtaudit meta-eval --fit-estimator"

@@ -16,12 +16,6 @@ PARAPHRASE = "Xi and Trump held a telephone call on Thursday, according to the o
 GARBLED = "The eleventh and the president of the United States Donald Triumph spoke for telephone the Thursday, said the agency of state news Shinchoa."
 
 
-@pytest.fixture(scope="module")
-def cold(settings: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """Settings whose score cache is a fresh folder, so caching is really exercised."""
-    return settings.replace(cache_dir=str(tmp_path_factory.mktemp("cache")))
-
-
 def test_lexical_is_sacrebleu_multi_reference() -> None:
     refs = [GOOD, PARAPHRASE]
     got = score.lexical(GARBLED, refs)
