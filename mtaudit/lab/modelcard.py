@@ -87,9 +87,14 @@ def card_text(det: classifier.Detector) -> str:
     t = rep.get("timing_s", {})
     lines += ["", "## Time (2 CPU cores shared with other jobs)", "",
               f"- training: features {t.get('features')} s (cached per text; a cold run computes them at the per-article cost below), "
-              f"cross-validation {t.get('cross_validation')} s, sentence model with LM surprisal {t.get('sentence_lm')} s "
-              "(SmolLM2 reads every training sentence once, about forty a second in bfloat16 and ten in float32, then its features are cached), "
-              f"ablation {t.get('ablation')} s, final fit {t.get('final_fit')} s, total {t.get('total')} s.",
+              f"cross-validation {t.get('cross_validation')} s, "
+              + (f"sentence model with LM surprisal kept from detector {meta['sentence_lm_from']} (its sentence model refits to "
+                 "the same coefficients: the same sentences), "
+                 if meta.get("sentence_lm_from") else
+                 f"sentence model with LM surprisal {t.get('sentence_lm')} s (SmolLM2 reads every training sentence once, about "
+                 "forty a second in bfloat16 and ten in float32, then its features are cached), ")
+              + (f"ablation {t.get('ablation')} s, " if rep.get("ablation") else "no ablation (`--no-ablation`), ")
+              + f"final fit {t.get('final_fit')} s, total {t.get('total')} s.",
               f"- detection: {t.get('detect_per_article_uncached')} s per article (features from scratch, no LM; "
               f"{t.get('detect_timed_articles')} articles timed).", ""]
     lines += ["## Features", "", "Each is a number per article (sentence features averaged, or counted per ten sentences). "

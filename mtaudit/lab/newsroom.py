@@ -6,11 +6,11 @@ itself) or **alone** (a batch of one). Sets are sampled by document or by window
 lines, never by sentence, with a seeded ``random.Random``:
 
 - original English news: held-out ECB+ documents (in stories and alone), the seeds 001/003/004,
-  windows of WMT22 ``original`` lines, the original-English rows of wmt22_articles, Reuters-21578
+  windows of WMT22 ``original`` lines (the held-out chunks of :mod:`mtaudit.lab.translationese`), the original-English rows of wmt22_articles, Reuters-21578
   when ``r-cran-tm`` is installed (nothing is downloaded);
 - machine translation: Apertium round trips (Spanish, Catalan, Galician) of held-out ECB+ documents
   (alone, and a few in their story), neural MT from Chinese (wmt22_articles), windows of neural MT
-  from cs, de, ja, ru, uk (wmt22_translationese), the seeds 000 and 002;
+  from cs, de, ja, ru, uk (wmt22_translationese, held-out chunks), the seeds 000 and 002;
 - human translation into English: the reference windows of the same source lines as the MT windows.
 
 An article the committed detector trained on (its text hash in ``meta["training_text_sha"]`` or its
