@@ -143,10 +143,8 @@ _token_bytes = 0
 
 
 def word_pieces(tok: Any, text: str) -> list[int]:
-    text = text.strip()
-    if not text:
-        return list(tok.build_inputs_with_special_tokens([]))
-    return list(tok.encode(text, add_special_tokens=True, max_length=TOKEN_MAX_LENGTH, truncation=True))
+    """The text's word pieces with [CLS] and [SEP]; an empty text is the two alone ([CLS] [SEP])."""
+    return list(tok.encode(text.strip(), add_special_tokens=True, max_length=TOKEN_MAX_LENGTH, truncation=True))
 
 
 def token_vectors(texts: list[str], settings: Settings) -> list[np.ndarray]:
