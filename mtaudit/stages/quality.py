@@ -78,7 +78,7 @@ def combine(feats: dict[str, float | None], exposure: bool = False, variants: tu
 
     ``variants`` restricts the choice (the audit asks for ``AUDIT_VARIANTS`` so that every sentence of
     a report gets the same model, whatever LM scores a few of them carry). The ``estimator`` variant
-    (COMET-style, see ``estimate``) comes first wherever its raw score is present.
+    (the ridge on MQM, see ``estimate``) comes first wherever its raw score is present.
     """
     if (variants is None or "estimator" in variants) and feats.get("estimator") is not None and estimator() is not None:
         return calibrated(float(feats["estimator"]))  # type: ignore[arg-type]

@@ -589,10 +589,11 @@ def estimator_scores(hyps: list[str], refs: list[list[str]], rows: list[dict[str
     """
     if q.estimator() is None:
         return [None] * len(hyps)
-    pairs = [(i, r) for i, (rs, row) in enumerate(zip(refs, rows)) if rs and q.lexical_inputs(row) is not None for r in rs]
+    inputs = [q.lexical_inputs(row) if rs else None for rs, row in zip(refs, rows)]
+    pairs = [(i, r) for i, rs in enumerate(refs) if inputs[i] is not None for r in rs]
     if not pairs:
         return [None] * len(hyps)
-    lex = np.asarray([q.lexical_inputs(rows[i]) for i, _ in pairs])
+    lex = np.asarray([inputs[i] for i, _ in pairs])
     text = np.asarray([q.text_inputs(hyps[i], r) for i, r in pairs])
     raw = q.estimate(lex, text, hold_length=q.length_mode(settings) == "held")
     out: list[float | None] = [None] * len(hyps)

@@ -122,11 +122,6 @@ def profiles(articles: list[Article]) -> list[Profile]:
     return [profile([(e.text, e.label_) for e in doc.ents], text) for doc, text in zip(docs, texts)]
 
 
-def entities(articles: list[Article]) -> list[set[str]]:
-    """Lower-cased named entities per article (spaCy), the event's who and where."""
-    return [set(p.entities) for p in profiles(articles)]
-
-
 def _name_words(names: list[str]) -> frozenset[str]:
     """The words of entity names, lower-cased, possessives and stop words dropped: "Tara Reid's" -> {tara, reid}."""
     stop = lexicon.stop_words()
