@@ -311,12 +311,7 @@ def translationese_docs(path: Path, seed: int, systems: int) -> list[Doc]:
         for w in translationese.grid(translationese.side(text[key], key[1], evaluation=False), rng, key[1]):
             add("t_original", key, w, 0)
     for pair in translationese.NEURAL_PAIRS:
-        mt = sorted(k for k in text if k[0] == "machine" and k[1] == pair)
-        refs = sorted(k for k in text if k[0] == "human" and k[1] == pair)
-        every = sorted(set().union(*(text[k] for k in mt))) if mt else []
-        for w in translationese.grid([n for n in every if not translationese.held_out(pair, n)], rng, pair):
-            mt_ok = [k for k in mt if all(n in text[k] for n in w)]
-            ref_ok = [k for k in refs if all(n in text[k] for n in w)]
+        for w, mt_ok, ref_ok in translationese.translated_windows(text, pair, False, rng):
             for k in rng.sample(mt_ok, min(systems, len(mt_ok))):
                 add("t_mt", k, w, 1)
             if ref_ok:

@@ -392,18 +392,10 @@ def _translationese_sets(plan: Plan, sizes: Sizes, path: Path, articles: Path, s
         return
     why = "held out: lines of the chunks make-data never trains on (mtaudit.lab.translationese)"
     for pair in NEURAL_PAIRS:
-        systems = sorted(k[2] for k in text if k[0] == "machine" and k[1] == pair)
-        refs = sorted(k[2] for k in text if k[0] == "human" and k[1] == pair)
-        if not systems:
+        if not any(k[0] == "machine" and k[1] == pair for k in text):
             plan.not_built.append({"set": f"mt/wmt22_{pair[:2]}/alone", "reason": f"no machine lines for {pair}"})
             continue
-        every = sorted(set().union(*(text[("machine", pair, s)] for s in systems)))
-        chosen = []
-        for w in translationese.grid([n for n in every if translationese.held_out(pair, n)], rng, pair):
-            mt_ok = [s for s in systems if all(n in text[("machine", pair, s)] for n in w)]
-            ref_ok = [s for s in refs if all(n in text[("human", pair, s)] for n in w)]
-            if mt_ok and ref_ok:
-                chosen.append((w, mt_ok, ref_ok))
+        chosen = [c for c in translationese.translated_windows(text, pair, True, rng) if c[1] and c[2]]
         rng.shuffle(chosen)
         lang = pair[:2]
         mt_name, ht_name = f"mt/wmt22_{lang}/alone", "human/wmt22_lines/alone"
@@ -412,7 +404,7 @@ def _translationese_sets(plan: Plan, sizes: Sizes, path: Path, articles: Path, s
         _add_set(plan, ht_name, "human", "alone", "wmt22_translationese", "the human reference windows of the same source lines "
                  "as the neural MT windows (cs, de, ja, ru, uk -> en), alone", why)
         for w, mt_ok, ref_ok in chosen[: sizes.neural]:
-            system, ref = rng.choice(mt_ok), rng.choice(ref_ok)
+            (_, _, system), (_, _, ref) = rng.choice(mt_ok), rng.choice(ref_ok)
             window = f"{pair}:{w[0]}-{w[-1]}"
             info = {"pair": pair, "window": window, "lines": [w[0], w[-1]]}
             plan.batches.append(Batch("alone", [Item(mt_name, f"wmt22.{pair}.{system}.{w[0]}-{w[-1]}",

@@ -71,6 +71,19 @@ def by_text(rows: list[dict[str, Any]]) -> dict[tuple[str, str, str], dict[int, 
     return text
 
 
-def side(lines: dict[int, str], pair: str, evaluation: bool) -> list[int]:
+def side(lines: dict[int, str] | list[int], pair: str, evaluation: bool) -> list[int]:
     """The line numbers of one side of the split."""
     return [n for n in lines if held_out(pair, n) == evaluation]
+
+
+Key = tuple[str, str, str]  # a key of ``by_text``
+
+
+def translated_windows(text: dict[Key, dict[int, str]], pair: str, evaluation: bool,
+                       rng: random.Random) -> list[tuple[list[int], list[Key], list[Key]]]:
+    """Windows of one pair's side of the split, each with the MT outputs and the human references that have every line."""
+    mt = sorted(k for k in text if k[0] == "machine" and k[1] == pair)
+    refs = sorted(k for k in text if k[0] == "human" and k[1] == pair)
+    every = sorted(set().union(*(text[k] for k in mt))) if mt else []
+    return [(w, [k for k in mt if all(n in text[k] for n in w)], [k for k in refs if all(n in text[k] for n in w)])
+            for w in grid(side(every, pair, evaluation), rng, pair)]
