@@ -58,11 +58,8 @@ def _prob(x: np.ndarray, w: np.ndarray, b: float) -> np.ndarray:
 
 
 def _f1(pred: dict[str, str | None], gold: dict[str, str]) -> float:
-    """Pairwise F1 as ``grouping_eval.pairwise`` counts it, from cluster sizes instead of all pairs (the grid search's inner loop)."""
-    both: Counter[tuple[str, str]] = Counter((p, gold[a]) for a, p in pred.items() if p is not None)
-    tp = sum(c * (c - 1) // 2 for c in both.values())
-    said = sum(c * (c - 1) // 2 for c in Counter(p for p in pred.values() if p is not None).values())
-    true = sum(c * (c - 1) // 2 for c in Counter(gold.values()).values())
+    """Pairwise F1, unrounded (the grid search's inner loop), from ``grouping_eval.pair_counts``."""
+    tp, said, true = grouping_eval.pair_counts(pred, gold)
     return 2 * tp / (said + true) if said + true else 0.0
 
 
