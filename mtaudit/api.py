@@ -22,7 +22,8 @@ Columns (stable: new columns may be added, a column's meaning never changes sile
   translated; abstained; original), machine_translated (pandas nullable boolean: True only when judged; <NA> when
   abstained or suspected), probability (float 0..1, the article's MT
   probability), abstained (bool), pivot_language (str|None), sentences (int), flagged_sentences (int),
-  spans (int: evidence spans), mean_chrf, mean_bleu, mean_ter (float: sentence means, NaN without references),
+  spans (int: evidence spans), critical_spans, major_spans, minor_spans (int: spans of each severity; 0 in reports
+  written before severities), mean_chrf, mean_bleu, mean_ter (float: sentence means, NaN without references),
   mean_semantic, mean_quality (float 0..1, NaN without references), method (str: how the verdict was reached),
   reasons (list[str]: the verdict's reasons), story_articles (list[str]: the other articles of the
   story), signature (str: how the verdict was computed).
@@ -34,6 +35,8 @@ Columns (stable: new columns may be added, a column's meaning never changes sile
   article judged machine-translated), flagged_by_model (bool), mt_probability (float 0..1: from the
   spans), model_probability (float 0..1, NaN without a detector: the detector's sentence model; in an article judged
   machine-translated, its variant that also reads SmolLM2 surprisal, unless sentence_lm is off), n_spans (int),
+  severity (str|None: the most severe of its spans, minor, major or critical), error_points (float: MQM-style points
+  of its spans, minor 1, major 5, critical 25; NaN in reports written before severities),
   chrf, bleu, ter (float, NaN without references: chrF and BLEU 0..100, TER 0 up, an edit rate that passes 100
   for a sentence far from its references; lower is better), semantic,
   quality (float 0..1, NaN without references), n_references (int), best_reference (str|None: the most similar
@@ -44,6 +47,7 @@ Columns (stable: new columns may be added, a column's meaning never changes sile
 ``Result.spans``, one row per evidence span:
   article_id, source, sentence_index (int), start, end (int: offsets into the article text),
   text (str), kind (str: name_mismatch, name_as_word, collocation, rare_word, case, ...),
+  severity (str|None: minor, major or critical, graded as MQM grades an error; ``mtaudit.stages.severity``),
   weight (float 0..1: how strongly it alone suggests MT), reason (str), suggestion (str|None: what
   the other outlets write), support (list[str]: article ids of the outlets that back the
   suggestion), n_support (int).
@@ -94,6 +98,9 @@ ARTICLE_COLUMNS = [
     "sentences",
     "flagged_sentences",
     "spans",
+    "critical_spans",
+    "major_spans",
+    "minor_spans",
     "mean_chrf",
     "mean_bleu",
     "mean_ter",
@@ -117,6 +124,8 @@ SENTENCE_COLUMNS = [
     "mt_probability",
     "model_probability",
     "n_spans",
+    "severity",
+    "error_points",
     "chrf",
     "bleu",
     "ter",
@@ -137,6 +146,7 @@ SPAN_COLUMNS = [
     "end",
     "text",
     "kind",
+    "severity",
     "weight",
     "reason",
     "suggestion",
@@ -219,6 +229,8 @@ def frames(reports: list[dict[str, Any]]) -> dict[str, pd.DataFrame]:
                     "mt_probability": s["mt_probability"],
                     "model_probability": s.get("model_probability"),
                     "n_spans": len(s["spans"]),
+                    "severity": s.get("severity"),
+                    "error_points": s.get("error_points"),
                     "chrf": sc.get("chrf"),
                     "bleu": sc.get("bleu"),
                     "ter": sc.get("ter"),
@@ -242,6 +254,7 @@ def frames(reports: list[dict[str, Any]]) -> dict[str, pd.DataFrame]:
                         "end": sp["end"],
                         "text": sp["text"],
                         "kind": sp["kind"],
+                        "severity": sp.get("severity"),
                         "weight": sp.get("weight"),
                         "reason": sp.get("reason"),
                         "suggestion": sp["suggestion"],
@@ -267,7 +280,8 @@ def frames(reports: list[dict[str, Any]]) -> dict[str, pd.DataFrame]:
         "articles": _frame(
             arts, ARTICLE_COLUMNS,
             {"machine_translated": "boolean", "probability": "float64", "abstained": "bool", "sentences": "int64",
-             "flagged_sentences": "int64", "spans": "int64", **dict.fromkeys(("mean_chrf", "mean_bleu", "mean_ter",
+             "flagged_sentences": "int64", "spans": "int64",
+             **dict.fromkeys(("critical_spans", "major_spans", "minor_spans"), "int64"), **dict.fromkeys(("mean_chrf", "mean_bleu", "mean_ter",
                                                                              "mean_semantic", "mean_quality"), "float64")},
         ),
         "sentences": _frame(
@@ -283,6 +297,7 @@ def frames(reports: list[dict[str, Any]]) -> dict[str, pd.DataFrame]:
                 "mt_probability": "float64",
                 "model_probability": "float64",
                 "n_spans": "int64",
+                "error_points": "float64",
                 "n_references": "int64",
                 **dict.fromkeys(("chrf", "bleu", "ter", "semantic", "quality", "best_reference_similarity"), "float64"),
             },
@@ -309,7 +324,7 @@ def _frame(rows: list[dict[str, Any]], columns: list[str], dtypes: dict[str, str
 STRING_COLUMNS = frozenset({
     "article_id", "source", "title", "date", "story_id", "status", "level", "pivot_language", "method", "signature", "text",
     "best_reference", "best_reference_source", "best_reference_article_id", "repaired", "kind", "reason",
-    "suggestion", "ref_source", "ref_article_id",
+    "suggestion", "ref_source", "ref_article_id", "severity",
 })
 
 

@@ -48,6 +48,7 @@ class Span:
     reason: str
     suggestion: str | None = None
     support: list[str] = field(default_factory=list)
+    severity: str | None = None  # minor, major or critical (stages.severity); None until graded
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

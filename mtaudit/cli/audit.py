@@ -81,7 +81,7 @@ def audit(
 
 def print_table(frame: Any) -> None:
     table = Table(title="mtaudit", show_lines=False)
-    for col in ("source", "verdict", "probability", "flagged", "chrF++", "semantic"):
+    for col in ("source", "verdict", "probability", "flagged", "critical", "chrF++", "semantic"):
         table.add_column(col, justify="right" if col != "source" else "left")
     from mtaudit.stages.detect import LEVELS  # start-up: --help and usage errors load no pandas or torch
 
@@ -91,7 +91,7 @@ def print_table(frame: Any) -> None:
                    "original": "[green]ok[/green]"}[row.level]
         table.add_row(
             escape(str(row.source)), verdict, cell(row.probability, 2), f"{row.flagged_sentences}/{row.sentences}",
-            cell(row.mean_chrf, 1), cell(row.mean_semantic, 2),
+            str(row.critical_spans), cell(row.mean_chrf, 1), cell(row.mean_semantic, 2),
         )
     out.print(table)
 

@@ -113,7 +113,8 @@ def story_eval(
 
     Figures: (1) precision/recall of sentence flags against the sentences the round trip changed,
     (2) rank correlation of the quality score with chrF of each damaged sentence against its own
-    original, (3) whether repaired sentences are closer to the original than the damaged ones.
+    original, (3) whether repaired sentences are closer to the original than the damaged ones,
+    (4) how the spans' severities (minor, major, critical) track the damage.
 
     Exit codes: 0 done, 2 usage error (no data, no Apertium).
 
@@ -160,6 +161,11 @@ def story_eval(
         table.add_row("(2) mean quality drop vs the original sentence", num(q["mean_quality_drop_vs_original"]))
         table.add_row(f"(3) repaired closer to original (n={r['repaired_damaged_sentences']})", num(r["share_improved"]))
         table.add_row("(3) mean chrF gain of repairs", num(r["mean_chrf_gain"]))
+        sev = result["severity"]
+        for grade, g in sev["by_worst_grade"].items():
+            table.add_row(f"(4) worst span {grade}: sentences, share changed, mean damage chrF",
+                          f"{g['sentences']}, {num(g['share_changed'])}, {num(g['mean_damage_chrf'])}")
+        table.add_row("(4) Kendall error points vs damage chrF, changed only", num(sev["points_vs_damage"]["changed_only"]["kendall_b"]))
         out.print(table)
     raise typer.Exit(exits.CLEAN)
 

@@ -26,7 +26,7 @@ from typing import Any
 from mtaudit.base.settings import Settings, load_settings
 from mtaudit.base.types import Span
 from mtaudit.lab import coverage_fit, makedata
-from mtaudit.stages import coverage, detect, reference
+from mtaudit.stages import coverage, detect, reference, severity
 from mtaudit.stages.signals import tokens
 
 ALL = "all kinds"
@@ -55,6 +55,7 @@ def evaluate(folder: Path, settings: Settings, progress: coverage.Progress | Non
     chrf = CHRF()
     stories = coverage_fit.load(folder)
     out: defaultdict[str, dict[str, Any]] = defaultdict(_tally)
+    graded: dict[str, dict[str, int]] = {g: {"spans_on_originals": 0, "spans_right": 0, "spans_wrong": 0} for g in severity.SEVERITIES[::-1]}
     sentences = [0, 0]
     for a in coverage_fit.audited(stories, settings, progress):
         label, art = a["label"], a["article"]
@@ -64,11 +65,10 @@ def evaluate(folder: Path, settings: Settings, progress: coverage.Progress | Non
             by_kind: defaultdict[str, list[Span]] = defaultdict(list)
             for span in e.spans:
                 by_kind[span.kind].append(span)
-                t = out[span.kind]
-                if label == 0:
-                    t["spans_on_originals"] += 1
-                else:
-                    t["spans_wrong" if was_there(art.text, span, original) else "spans_right"] += 1
+                t, g = out[span.kind], graded[span.severity or severity.grade(span, sent.start)]
+                key = "spans_on_originals" if label == 0 else "spans_wrong" if was_there(art.text, span, original) else "spans_right"
+                t[key] += 1
+                g[key] += 1
             for kind, spans in [*by_kind.items(), (ALL, e.spans)]:
                 repaired = reference.repair(art, sent, spans)
                 if repaired is None:
@@ -88,7 +88,7 @@ def evaluate(folder: Path, settings: Settings, progress: coverage.Progress | Non
         kinds[kind] = {**t, "mean_chrf_gain": round(sum(gains) / len(gains), 2) if gains else None}
     return {"data": {"stories": len(stories), "articles": sum(len(s["victims"]) for s in stories),
                      "sentences_original": sentences[0], "sentences_round_trip": sentences[1]},
-            "kinds": kinds, "signature": detect.signature(settings)}
+            "kinds": kinds, "severities": graded, "signature": detect.signature(settings)}
 
 
 def table(result: dict[str, Any]) -> str:
@@ -114,7 +114,8 @@ def main(argv: list[str] | None = None) -> int:
     d = result["data"]
     print(json.dumps(result, indent=1) if as_json else
           f"{d['articles']} ECB+ articles in {d['stories']} stories, {d['sentences_original']} sentences as written, "
-          f"{d['sentences_round_trip']} round-tripped\n{table(result)}")
+          f"{d['sentences_round_trip']} round-tripped\n{table(result)}\n\nby severity (on originals / right / wrong on round trips): "
+          + ", ".join(f"{g} {t['spans_on_originals']} / {t['spans_right']} / {t['spans_wrong']}" for g, t in result["severities"].items()))
     return 0
 
 

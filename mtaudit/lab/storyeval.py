@@ -28,7 +28,7 @@ from mtaudit.base.settings import Settings
 from mtaudit.base.types import Article, Progress, Sentence
 from mtaudit.lab import roundtrip
 from mtaudit.lab.paths import SHARED_DATA
-from mtaudit.stages import ingest, pipeline, score
+from mtaudit.stages import ingest, pipeline, score, severity
 
 DEFAULT_DATA = SHARED_DATA / "ecbplus" / "ecbplus_docs.jsonl"
 HEAVY_CHRF = 50.0  # chrF against its own original below this: heavily damaged
@@ -174,6 +174,7 @@ def evaluate(path: Path, settings: Settings, limit: int | None = STORIES, rate: 
             rows.append({
                 "story": story.story_id, "pivot": story.pivot, "index": s["index"], "changed": changed,
                 "flagged": s["flagged"], "flagged_by": s["flagged_by"], "damage_chrf": round(dmg, 2), "references": len(s["references"]),
+                "severity": s["severity"], "error_points": s["error_points"],
                 **{f"damaged_{k2}": v for k2, v in s["scores"].items()},
                 "original_quality": osc.quality,
                 "repaired": s["repaired"], "repaired_chrf": None if rep_chrf is None else round(rep_chrf, 2),
@@ -182,6 +183,22 @@ def evaluate(path: Path, settings: Settings, limit: int | None = STORIES, rate: 
         if progress:
             progress("stories", k + 1, len(stories))
     return summarise(rows, stories, n_context, settings, rate, seed, verdicts)
+
+
+def severity_figures(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """How the spans' grades track the damage: per worst grade, the sentences, the share the round trip changed
+    and their mean chrF against the original; and the rank correlation of the error points with that chrF
+    (negative: more points, more damage), over every sentence and over the changed ones."""
+    by: dict[str, Any] = {}
+    for grade in (*severity.SEVERITIES[::-1], None):
+        rs = [r for r in rows if r["severity"] == grade]
+        by[grade or "no span"] = {"sentences": len(rs), "share_changed": _r4(float(np.mean([r["changed"] for r in rs]))) if rs else None,
+                                  "mean_damage_chrf": round(float(np.mean([r["damage_chrf"] for r in rs])), 2) if rs else None}
+    ch = [r for r in rows if r["changed"]]
+    return {"by_worst_grade": by,
+            "points_vs_damage": {"all": _corr([r["error_points"] for r in rows], [r["damage_chrf"] for r in rows]),
+                                 "changed_only": _corr([r["error_points"] for r in ch], [r["damage_chrf"] for r in ch])},
+            "signature": severity.signature()}
 
 
 def _chrf_signature() -> str:
@@ -228,6 +245,7 @@ def summarise(rows: list[dict[str, Any]], stories: list[Story], n_context: int, 
                    "share_worse": round(float(np.mean([g < 0 for g in gains])), 4) if gains else None,
                    "mean_chrf_gain": round(float(np.mean(gains)), 2) if gains else None,
                    "repairs_on_unchanged_sentences": len(wrongly)},
+        "severity": severity_figures(rows),
         "signature": f"storyeval:ecbplus|apertium-roundtrip|rate:{rate}|seed:{seed}|damage:{_chrf_signature()}"
                      f"|{pipeline.signature(settings)}|{score.signatures(settings)['quality']}",
         "rows": rows,

@@ -16,7 +16,7 @@ SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / "report.schema.json"
 
 SUMMARY_COLUMNS = [
     "article_id", "source", "title", "date", "story_id", "status", "level", "machine_translated", "probability",
-    "abstained", "pivot_language", "sentences", "flagged_sentences", "spans",
+    "abstained", "pivot_language", "sentences", "flagged_sentences", "spans", "critical_spans", "major_spans", "minor_spans",
     "mean_chrf", "mean_bleu", "mean_ter", "mean_semantic", "mean_quality",
 ]
 
@@ -58,6 +58,7 @@ def summary_row(report: dict[str, Any]) -> dict[str, Any]:
         return round(sum(vals) / len(vals), 4) if vals else None
 
     v = report["verdict"]
+    grades = [sp.get("severity") for s in sents for sp in s["spans"]]
     return {
         "article_id": report["article_id"], "source": report["source"], "title": report["title"],
         "date": report["date"], "story_id": report["story_id"], "status": "audited", "level": level(v),
@@ -65,6 +66,7 @@ def summary_row(report: dict[str, Any]) -> dict[str, Any]:
         "abstained": v["abstained"], "pivot_language": v["pivot_language"],
         "sentences": len(sents), "flagged_sentences": sum(s["flagged"] for s in sents),
         "spans": sum(len(s["spans"]) for s in sents),
+        **{f"{g}_spans": grades.count(g) for g in ("critical", "major", "minor")},  # 0 in reports written before severities
         "mean_chrf": mean("chrf"), "mean_bleu": mean("bleu"), "mean_ter": mean("ter"),
         "mean_semantic": mean("semantic"), "mean_quality": mean("quality"),
     }

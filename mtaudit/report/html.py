@@ -162,7 +162,7 @@ def diff(before: str, after: str) -> list[dict[str, str]]:
 
 def _tip(sp: dict[str, Any], sources: dict[str, str]) -> str:
     label = KIND_LABELS.get(sp["kind"], sp["kind"].replace("_", " "))
-    parts = [label]
+    parts = [f"{label} ({sp['severity']})" if sp.get("severity") else label]
     if sp.get("suggestion"):
         parts.append(f"others write “{sp['suggestion']}”")
     if sp.get("support"):
@@ -206,6 +206,7 @@ def _article_view(report: dict[str, Any], sources: dict[str, str]) -> dict[str, 
         spans = [
             {
                 **sp,
+                "severity": sp.get("severity"),  # None in reports written before severities
                 "label": KIND_LABELS.get(sp["kind"], sp["kind"].replace("_", " ")),
                 "kind_class": _CLASS.sub("-", sp["kind"].lower()),
                 "outlets": [{"id": a, "name": outlet(sources.get(a, a))} for a in sp["support"]],

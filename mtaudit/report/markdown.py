@@ -48,7 +48,8 @@ def markdown(report: dict[str, Any]) -> str:
         for sp in s["spans"]:
             sug = f" -> **{md_text(sp['suggestion'])}**" if sp["suggestion"] else ""
             sup = f" (backed by {', '.join(sp['support'])})" if sp["support"] else ""
-            lines.append(f"- `{sp['text']}`{sug} [{sp['kind']}]{sup}: {md_text(sp['reason'])}")
+            grade = f", **{sp['severity']}**" if sp.get("severity") else ""
+            lines.append(f"- `{sp['text']}`{sug} [{sp['kind']}{grade}]{sup}: {md_text(sp['reason'])}")
         if s["repaired"]:
             lines += ["", f"Repaired: {md_text(s['repaired'])}"]
         for ref in s["references"]:

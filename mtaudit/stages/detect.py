@@ -6,7 +6,7 @@ from dataclasses import dataclass, field, replace
 
 from mtaudit.base.settings import Settings
 from mtaudit.base.types import Article, Link, Span
-from mtaudit.stages import classifier, coverage, models, pivot, signals
+from mtaudit.stages import classifier, coverage, models, pivot, severity, signals
 
 
 @dataclass
@@ -59,7 +59,7 @@ def noisy_or(weights: list[float]) -> float:
 def sentences(article: Article, links: dict[int, list[Link]], story: signals.StoryIndex, settings: Settings) -> list[SentenceEvidence]:
     out = []
     for sent in article.sentences:
-        spans = signals.run_all(signals.Context(article, sent, links.get(sent.index, []), story, settings))
+        spans = severity.graded(signals.run_all(signals.Context(article, sent, links.get(sent.index, []), story, settings)), sent.start)
         p = noisy_or([s.weight for s in spans])
         out.append(SentenceEvidence(sent.index, spans, round(p, 4), p >= settings.sentence_threshold))
     return out
@@ -243,7 +243,7 @@ def signature(settings: Settings) -> str:
     except FileNotFoundError:
         model = "detector:missing"
     return (
-        f"{model}|spans:evidence-noisy-or|signals:{'+'.join(signals.SIGNALS)}|sent_thr:{settings.sentence_threshold}"
+        f"{model}|spans:evidence-noisy-or|signals:{'+'.join(signals.SIGNALS)}|{severity.signature()}|sent_thr:{settings.sentence_threshold}"
         f"|art_thr:{settings.article_threshold}|rare_zipf:{settings.rare_zipf}|name_sim:{settings.name_similarity}"
         f"|colloc:{settings.collocation_min_count}/{settings.collocation_lm_gap}nats|wording:{settings.wording_lm_gap}nats"
         f"|sentence_lm:{settings.sentence_lm}|mt_prior:{settings.mt_prior:g}"

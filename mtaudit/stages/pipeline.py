@@ -16,7 +16,7 @@ from mtaudit.base.settings import Settings
 from mtaudit.base.types import Article, Link, Problem, Progress, Status
 from mtaudit.base.version import __version__
 from mtaudit.nlp import embed
-from mtaudit.stages import align, detect, ingest, reference, score, signals, stories
+from mtaudit.stages import align, detect, ingest, reference, score, severity, signals, stories
 
 
 @dataclass
@@ -177,6 +177,8 @@ def _finish(prep: _Prepared, settings: Settings, sig: str, sigs: dict[str, str])
             "index": sent.index, "start": sent.start, "end": sent.end, "text": sent.text,
             "flagged": ev.flagged or ev.flagged_by_model, "flagged_by": ev.flagged_by, "mt_probability": ev.probability,
             "model_probability": ev.model_probability,
+            "severity": severity.worst(grades := [sp.severity for sp in ev.spans if sp.severity]),
+            "error_points": severity.points(grades),
             "spans": [sp.to_dict() for sp in ev.spans],
             "references": rs,
             "reference_note": reference.status(links[sent.index], rs, settings),

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from mtaudit import report
+from mtaudit.stages import severity
 from tests.conftest import SEEDS
 
 SEED_MT = {"000": True, "001": False, "002": True, "003": False, "004": False}  # 000, 002: round-trip MT
@@ -169,3 +170,15 @@ def test_a_cut_article_says_what_was_audited(settings: Any) -> None:
     rep = pipeline.audit([seed], settings.replace(max_sentences=5)).reports[0]
     assert len(rep["sentences"]) == 5 and rep["meta"]["truncated"]["sentences_audited"] == 5
     assert any(r.startswith("only the first 5 sentences of ") for r in rep["verdict"]["reasons"])
+
+
+def test_severities_put_the_wrong_names_first(seed_reports: dict[str, dict[str, Any]]) -> None:
+    """000's wrong names are critical, "rare ground" major; 002 has no wrong name; the originals carry no major error."""
+    grades = {sp["text"]: sp["severity"] for _, sp in spans_of(seed_reports["000"])}
+    assert [grades.get(t) for t in ("the eleventh", "Shinchoa", "Beit Higseth", "rare ground")] == ["critical"] * 3 + ["major"]
+    assert all(g in ("minor", "major", "critical") for _, sp in spans_of(seed_reports["002"]) for g in [sp["severity"]])
+    assert not [sp for _, sp in spans_of(seed_reports["002"]) if sp["severity"] == "critical"]
+    for sent in seed_reports["000"]["sentences"]:
+        assert sent["error_points"] == sum(severity.POINTS[sp["severity"]] for sp in sent["spans"])
+    for seed in ("001", "003", "004"):
+        assert all(s["severity"] in (None, "minor") for s in seed_reports[seed]["sentences"])

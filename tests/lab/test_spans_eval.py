@@ -37,6 +37,7 @@ def test_counts_a_garbled_name_and_its_repair(tmp_path: Path) -> None:
     assert (names["repaired_round_trips"], names["closer"], names["further"]) == (1, 1, 0)
     assert names["mean_chrf_gain"] > 0
     assert result["kinds"][spans_eval.ALL]["repaired_originals"] == 0
+    assert result["severities"]["critical"] == {"spans_on_originals": 0, "spans_right": 1, "spans_wrong": 0}  # two outlets write Xinhua
     lines = spans_eval.table(result).splitlines()
     assert lines[0].split()[:3] == ["kind", "on", "originals"] and lines[1].split()[:4] == ["name_mismatch", "0", "1", "0"]
 

@@ -94,6 +94,13 @@ def test_story_eval_command_json_and_rows(ecb: Path, tmp_path: Path) -> None:
     assert sum(payload["victims"].values()) == 1 and "rows" not in payload
     with open(rows, encoding="utf-8") as fh:
         table = list(csv.DictReader(fh))
-    assert len(table) == payload["data"]["victim_sentences"] and {"changed", "flagged", "damage_chrf"} <= set(table[0])
+    assert len(table) == payload["data"]["victim_sentences"] and {"changed", "flagged", "damage_chrf", "severity"} <= set(table[0])
+    graded = payload["severity"]["by_worst_grade"]
+    assert list(graded) == ["critical", "major", "minor", "no span"]
+    assert sum(g["sentences"] for g in graded.values()) == payload["data"]["victim_sentences"]
+    printed = CliRunner().invoke(app, ["story-eval", "--data", str(ecb), "--limit", "1", "--quiet"])
+    assert printed.exit_code == 0 and printed.stdout == ""  # --quiet prints nothing
+    shown = CliRunner().invoke(app, ["story-eval", "--data", str(ecb), "--limit", "1"])
+    assert shown.exit_code == 0 and "worst span critical" in shown.stdout, shown.output
     missing = CliRunner().invoke(app, ["story-eval", "--data", str(tmp_path / "none.jsonl")])
     assert missing.exit_code == 2 and "no such file" in missing.output
