@@ -49,7 +49,8 @@ def _tally() -> dict[str, Any]:
 
 
 def evaluate(folder: Path, settings: Settings, progress: coverage.Progress | None = None) -> dict[str, Any]:
-    """Counts per span kind and for all kinds; empty ``kinds`` when make-data wrote no coverage stories."""
+    """Counts per span kind, per severity and for all kinds, and one row per span (``spans``: its kind, severity,
+    weight, support and outcome: on_originals, right or wrong); empty ``kinds`` when make-data wrote no coverage stories."""
     from sacrebleu.metrics import CHRF  # sacrebleu: only scoring pays its import
 
     chrf = CHRF()
@@ -57,6 +58,7 @@ def evaluate(folder: Path, settings: Settings, progress: coverage.Progress | Non
     out: defaultdict[str, dict[str, Any]] = defaultdict(_tally)
     graded: dict[str, dict[str, int]] = {g: {"spans_on_originals": 0, "spans_right": 0, "spans_wrong": 0} for g in severity.SEVERITIES[::-1]}
     sentences = [0, 0]
+    rows: list[dict[str, Any]] = []
     for a in coverage_fit.audited(stories, settings, progress):
         label, art = a["label"], a["article"]
         sentences[label] += len(art.sentences)
@@ -65,10 +67,13 @@ def evaluate(folder: Path, settings: Settings, progress: coverage.Progress | Non
             by_kind: defaultdict[str, list[Span]] = defaultdict(list)
             for span in e.spans:
                 by_kind[span.kind].append(span)
-                t, g = out[span.kind], graded[span.severity or severity.grade(span, sent.start)]
+                t, g = out[span.kind], graded[span.severity or severity.grade(span)]
                 key = "spans_on_originals" if label == 0 else "spans_wrong" if was_there(art.text, span, original) else "spans_right"
                 t[key] += 1
                 g[key] += 1
+                rows.append({"story": a["story"], "article": art.source, "sentence": e.index, "kind": span.kind,
+                             "severity": span.severity, "weight": span.weight, "support": len(span.support),
+                             "text": span.text, "first_word": span.start == sent.start, "outcome": key.removeprefix("spans_")})
             for kind, spans in [*by_kind.items(), (ALL, e.spans)]:
                 repaired = reference.repair(art, sent, spans)
                 if repaired is None:
@@ -88,7 +93,7 @@ def evaluate(folder: Path, settings: Settings, progress: coverage.Progress | Non
         kinds[kind] = {**t, "mean_chrf_gain": round(sum(gains) / len(gains), 2) if gains else None}
     return {"data": {"stories": len(stories), "articles": sum(len(s["victims"]) for s in stories),
                      "sentences_original": sentences[0], "sentences_round_trip": sentences[1]},
-            "kinds": kinds, "severities": graded, "signature": detect.signature(settings)}
+            "kinds": kinds, "severities": graded, "signature": detect.signature(settings), "spans": rows}
 
 
 def table(result: dict[str, Any]) -> str:

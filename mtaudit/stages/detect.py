@@ -59,7 +59,7 @@ def noisy_or(weights: list[float]) -> float:
 def sentences(article: Article, links: dict[int, list[Link]], story: signals.StoryIndex, settings: Settings) -> list[SentenceEvidence]:
     out = []
     for sent in article.sentences:
-        spans = severity.graded(signals.run_all(signals.Context(article, sent, links.get(sent.index, []), story, settings)), sent.start)
+        spans = severity.graded(signals.run_all(signals.Context(article, sent, links.get(sent.index, []), story, settings)))
         p = noisy_or([s.weight for s in spans])
         out.append(SentenceEvidence(sent.index, spans, round(p, 4), p >= settings.sentence_threshold))
     return out
@@ -70,7 +70,7 @@ def evidence_verdict(evidence: list[SentenceEvidence], settings: Settings) -> Ve
     spans = [s for e in evidence for s in e.spans]
     p = noisy_or([0.5 * s.weight for s in spans])
     reasons = [
-        f"sentence {e.index}: {s.kind} {s.text!r}" + (f" (others: {s.suggestion!r})" if s.suggestion else "")
+        f"sentence {e.index}: {s.kind}{f' ({s.severity})' if s.severity else ''} {s.text!r}" + (f" (others: {s.suggestion!r})" if s.suggestion else "")
         for e in evidence for s in e.spans if s.weight >= 0.5
     ]
     flagged = sum(e.flagged for e in evidence)
@@ -178,7 +178,9 @@ def backing(evidence: list[SentenceEvidence], verdict: Verdict) -> list[str]:
     out = []
     if spans:
         kinds = sorted({sp.kind for sp in spans})
-        out.append(f"{len(spans)} checkable span(s) ({', '.join(kinds)}): " + "; ".join(f"'{sp.text}'" for sp in spans[:3]))
+        worst = sorted(spans, key=lambda sp: -severity.SEVERITIES.index(sp.severity) if sp.severity else 0)  # the worst first
+        out.append(f"{len(spans)} checkable span(s) ({', '.join(kinds)}): "
+                   + "; ".join(f"'{sp.text}'" + (f" ({sp.severity})" if sp.severity else "") for sp in worst[:3]))
     if len(sure) >= STRONG_SENTENCES:
         out.append(f"the sentence model is sure of {len(sure)} sentence(s) (p >= {STRONG_SENTENCE})")
     return out
