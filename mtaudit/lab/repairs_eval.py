@@ -272,7 +272,7 @@ def count_damaged(victim: Victim, article: Article, report: dict[str, Any]) -> t
                 want = sent.text
                 for o in sorted((o for o in by_line[sent.index] if o.start < hi and lo < o.end), key=lambda o: -o.start):
                     want = want[: o.start] + o.true + want[o.end :]
-                result = "repaired" if reference.repair(article, sent, mine) == want else "wrong"
+                result = "repaired" if (reference.repair(article, sent, mine) or "").casefold() == want.casefold() else "wrong"
                 if result == "repaired" and rep["repaired"] is None:
                     raise AssertionError(f"{report['source']}: a repair the report does not carry")
             rows.append({"story": victim.story, "line": sent.index, "true": occ.true, "mangled": occ.mangled,
@@ -313,10 +313,12 @@ def summary(rows: list[dict[str, Any]], elsewhere: int, originals: list[dict[str
 
 
 def evaluate(settings: Settings, halves: tuple[str, ...] = HALVES, groupings: tuple[str, ...] = GROUPINGS,
-             limit: int | None = None, seed: int = SEED, path: Path = DEFAULT_DATA) -> dict[str, Any]:
-    """Counts per half and grouping, with every occurrence's row."""
+             limit: int | None = None, seed: int = SEED, path: Path = DEFAULT_DATA,
+             stories: set[str] | None = None) -> dict[str, Any]:
+    """Counts per half and grouping, with every occurrence's row (``stories``: only these sub-topics)."""
     victims = load_victims(path, seed)
     half_of = split({v.topic for v in victims}, seed)
+    victims = [v for v in victims if stories is None or v.story in stories]
     by_half = {h: [v for v in victims if half_of[v.topic] == h][:limit] for h in halves}
     damage([v for vs in by_half.values() for v in vs], seed)
     results: dict[str, Any] = {}
