@@ -398,8 +398,9 @@ def _lm_gap(ctx: Context, a: Token, b: Token, theirs: str) -> float:
     stands: "found beaten to death" is not "found dead to death", "a 10-yard scoring pass" not "a 10-yard field pass".
     On the detector's training ECB+ documents audited in their topic's batch (the newsroom's stories, held-out side
     untouched) the phrase alone let 7 collocation spans into 3,766 original sentences; read with the rest of the
-    sentence 4 remain, and the 4 on round trips and seeds ("rare land magnets", "yards goal", "unborn creature",
-    "rare ground products") keep 4.6-11 nats (threshold ``collocation_lm_gap``, 4).
+    sentence 4 remain; the round trips' and seeds' damage ("rare land magnets", "yards goal", "unborn creature",
+    "rare ground products") keeps 4.6-11 nats (threshold ``collocation_lm_gap``, 4), and the one round-trip span
+    lost, "found beaten the death", was the original's wording.
     """
     prefix = ctx.article.text[ctx.sentence.start : a.start]
     rest = ctx.article.text[b.end : ctx.sentence.end]
