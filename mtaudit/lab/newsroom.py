@@ -490,10 +490,33 @@ def _base(it: Item, mode: str) -> dict[str, Any]:
 def _read(report: dict[str, Any]) -> dict[str, Any]:
     v = report["verdict"]
     sents = report.get("sentences", [])
+    flagged = [s for s in sents if s.get("flagged")]
     return {"level": level_of(v), "level_reported": "level" in v, "probability": v.get("probability"),
             "machine_translated": v.get("machine_translated"), "abstained": bool(v.get("abstained")),
-            "sentences": len(sents), "flagged": sum(bool(s.get("flagged")) for s in sents),
+            "sentences": len(sents), "flagged": len(flagged), **flag_counts(flagged),
             "story_articles": len(report.get("story_articles", []))}
+
+
+def flag_counts(flagged: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
+    """What flagged an article's flagged report sentences: ``flagged_by`` counts the sentences each path flagged (a
+    sentence flagged by both counts under both), ``flagged_span_kinds`` the sentences that carry a span of each kind
+    (a sentence with two kinds counts under both; spans of sentences not flagged are not counted)."""
+    by: dict[str, int] = {}
+    kinds: dict[str, int] = {}
+    for s in flagged:
+        for name in s.get("flagged_by") or ["spans"]:  # reports from before the sentence model could flag: spans
+            by[name] = by.get(name, 0) + 1
+        for kind in sorted({sp["kind"] for sp in s.get("spans", [])}):
+            kinds[kind] = kinds.get(kind, 0) + 1
+    return {"flagged_by": dict(sorted(by.items())), "flagged_span_kinds": dict(sorted(kinds.items()))}
+
+
+def _sum_counts(recs: list[dict[str, Any]], key: str) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for r in recs:
+        for k, n in r.get(key, {}).items():
+            out[k] = out.get(k, 0) + n
+    return dict(sorted(out.items()))
 
 
 # --- figures --------------------------------------------------------------------------------------
@@ -549,6 +572,8 @@ def set_figures(recs: list[dict[str, Any]]) -> dict[str, Any]:
         "sentences": sents,
         "sentences_flagged": _r(sum(r["flagged"] for r in recs) / sents) if sents else None,
         "articles_with_flags": _r(_share(recs, lambda r: r["flagged"] > 0)),
+        "flagged_by": _sum_counts(recs, "flagged_by"),  # flagged sentences by what flagged them (see flag_counts)
+        "flagged_span_kinds": _sum_counts(recs, "flagged_span_kinds"),
         "mean_probability": _r(float(np.mean([r["probability"] for r in recs]))) if recs else None,
         "with_other_coverage": _r(_share(recs, lambda r: r["story_articles"] > 0)),
         "seconds_per_article": _r(float(np.mean(secs)), 3) if secs else None,

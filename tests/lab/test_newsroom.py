@@ -62,6 +62,25 @@ def test_level_is_read_when_present_and_derived_when_absent() -> None:
     assert newsroom.level_of({"machine_translated": False, "abstained": False}) == "original"
 
 
+def test_record_counts_what_flagged_each_sentence() -> None:
+    span = {"kind": "name_mismatch"}
+    report = {"verdict": {"level": "original", "machine_translated": False, "probability": 0.1, "abstained": False},
+              "story_articles": ["a", "b"],
+              "sentences": [
+                  {"flagged": True, "flagged_by": ["spans"], "spans": [span, span, {"kind": "rare_word"}]},
+                  {"flagged": True, "flagged_by": ["spans", "sentence model"], "spans": [{"kind": "wording"}]},
+                  {"flagged": True, "flagged_by": ["sentence model"], "spans": []},
+                  {"flagged": False, "flagged_by": [], "spans": [span]},  # a span that flagged nothing is not counted
+                  {"flagged": True, "spans": [{"kind": "collocation"}]},  # an old report: no flagged_by, so the spans
+              ]}
+    rec = newsroom._read(report)
+    assert rec["flagged"] == 4 and rec["sentences"] == 5
+    assert rec["flagged_by"] == {"sentence model": 2, "spans": 3}
+    assert rec["flagged_span_kinds"] == {"collocation": 1, "name_mismatch": 1, "rare_word": 1, "wording": 1}
+    fig = newsroom.set_figures([{**rec, "seconds": 1.0}, {**rec, "seconds": 1.0}])
+    assert fig["flagged_by"] == {"sentence model": 4, "spans": 6} and fig["flagged_span_kinds"]["name_mismatch"] == 2
+
+
 def test_sizes_parse_names_and_numbers() -> None:
     sizes = newsroom.Sizes.parse(["ecb=7", "wmt-original=3"], newsroom.QUICK)
     assert sizes.ecb == 7 and sizes.wmt_original == 3 and sizes.neural == newsroom.QUICK.neural

@@ -404,3 +404,43 @@ def test_sound_key(word: str, key: str) -> None:
 )
 def test_spelling_similarity(a: str, b: str, low: float, high: float) -> None:
     assert low <= signals.spelling_similarity(a, b) <= high
+
+
+def _collocations(ours: str, others: list[str]) -> list[tuple[str, str | None]]:
+    from mtaudit.base.types import Link
+
+    article = _one_sentence("ours", ours)
+    arts = [_one_sentence(f"o{k}", text) for k, text in enumerate(others)]
+    links = [Link(a.article_id, 0, a.text, 0.8) for a in arts]
+    ctx = Context(article, article.sentences[0], links, StoryIndex.build(arts), Settings(device="cpu"))
+    return [(s.text, s.suggestion) for s in signals.collocation(ctx)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "ours,others,expected",
+    [
+        # ECB+ originals (the detector's training documents, audited in their topic's batch): the others' phrase
+        # names another thing, and read with the rest of our sentence the language model no longer prefers it
+        ("John Jenkin also faces an animal cruelty charge after the family's dog was also found beaten to death.",
+         ["The family dog was also found dead.",
+          "Mr Jenkin, who has also been charged with animal cruelty after the family dog was found dead at the house."], []),
+        ("Manning connected with Dominic Rhodes on a 10-yard scoring pass in the third quarter, which was countered by "
+         "Montell Owens's two-yard run to give the Jaguars a 24-14 lead.",
+         ["He threw two touchdown passes and set up a game-tying 45-yard field goal by Adam Vinatieri."], []),
+        # their Apertium round trips (en-ca-en, en-es-en) against the same outlets: the damage is still found
+        ("It threw two touchdown passes and mounted a quelligajoc campde45 yards goal for Adam Vinatieri.",
+         ["He threw two touchdown passes and set up a game-tying 45-yard field goal by Adam Vinatieri.",
+          "However Manning's one-yard touchdown pass to tight end Dallas Clark and Adam Vinatieri's 45-yard field goal "
+          "tied the scores."], [("yards goal", "field goal")]),
+        ("A jury in oriental Oklahoma has condemned a man of 27 years to shoot died his pregnant girlfriend and his "
+         "unborn creature after it refused to take an abortion.",
+         ["A jury in eastern Oklahoma has convicted a 27 - year - old man of shooting dead his pregnant girlfriend and "
+          "her unborn baby after she refused to get an abortion."], [("unborn creature", "unborn baby")]),
+        ("China agreed to resume exports of rare land magnets.",  # seed 002
+         ["China agreed to resume exports of rare earth magnets.", "Rare earth magnets are in short supply."],
+         [("rare land", "rare earth")]),
+    ],
+)
+def test_collocation_reads_the_rest_of_our_sentence(ours: str, others: list[str], expected: list[Any]) -> None:
+    assert _collocations(ours, others) == expected
