@@ -23,7 +23,7 @@ from mtaudit.base.types import Article, Link, Sentence, Span
 from mtaudit.nlp import embed, lm
 from mtaudit.stages import features
 from mtaudit.text import lexicon
-from mtaudit.text.lexicon import ORDINALS, Token, bigrams, zipf
+from mtaudit.text.lexicon import ORDINALS, Token, bigrams, name_key, zipf
 
 COMMON_ZIPF = 3.5  # at or above: an everyday English word, not a name
 NEIGHBOUR_SIMILARITY = 0.4  # a garbled neighbour of a matched name still looks like the word it replaces
@@ -241,11 +241,11 @@ def _best_match(ctx: Context, chunk: list[Token], pos: int) -> tuple[int, int, l
         by_sound = len(ids & linked) >= SOUND_LINKED and tok.start != ctx.sentence.start  # Moviemaker~November: a word
         score = max(letters, spelling_similarity(tok.text, name) + LINKED_BONUS) if by_sound else letters
         if score >= ctx.settings.name_similarity:
-            backers = len(ctx.story.vocab.get(_key(name), ids))
+            backers = len(ctx.story.vocab.get(name_key(name), ids))
             ranked.append((score + SUPPORT_BONUS * math.log2(max(backers, 1)), score, name))
     ranked.sort(reverse=True)
     for _, score, name in ranked[:NAME_CANDIDATES]:
-        if any(_key(o) != _key(name) and len(ctx.story.vocab.get(_key(o), ())) == 1 and _other_spelling(o, name)
+        if any(name_key(o) != name_key(name) and len(ctx.story.vocab.get(name_key(o), ())) == 1 and _other_spelling(o, name)
                and name_similarity(name, o) >= ctx.settings.name_similarity for _, _, o in ranked):
             return None  # Hormouzgan (one outlet), Hormozgan (three): the outlets vary, and ours, Hormuzgan, is one more variant
         if not _other_spelling(tok.text, name):
@@ -307,7 +307,7 @@ def _name_extent(chunk: list[Token], pos: int, run: list[str], at: int,
     Lorin~Lon), and there is no match. Where the run has no word, the name ends ("Minister").
     """
     def joins(tok: Token, word: str) -> bool:
-        if tok.key == _key(word):
+        if tok.key == name_key(word):
             return True  # their very word (TallGrass Distribution Ltd.): the name goes on past it
         if tok.key in vocab:
             return False
@@ -325,21 +325,15 @@ def _name_extent(chunk: list[Token], pos: int, run: list[str], at: int,
             suggestion.append(run[at + (right - pos)])
     except LookupError:
         return None
-    while left < pos and chunk[left].key == _key(suggestion[0]):  # their words at the ends are ours already
+    while left < pos and chunk[left].key == name_key(suggestion[0]):  # their words at the ends are ours already
         left, suggestion = left + 1, suggestion[1:]
-    while right > pos and chunk[right].key == _key(suggestion[-1]):
+    while right > pos and chunk[right].key == name_key(suggestion[-1]):
         right, suggestion = right - 1, suggestion[:-1]
     return left, right, suggestion
 
 
-def _key(word: str) -> str:
-    """A word as the story index keys it: lower case, no possessive."""
-    w = word.lower().replace("’", "'")
-    return w[:-2] if w.endswith("'s") and len(w) > 3 else w
-
-
 def _articles_with_phrase(story: StoryIndex, words: list[str]) -> dict[str, bool]:
-    keys = [_key(w) for w in words]  # the index's keys hold no possessive
+    keys = [name_key(w) for w in words]  # the index's keys hold no possessive
     ids = set.intersection(*(story.vocab.get(w, set()) for w in keys)) if keys else set()
     if len(keys) > 1:
         ids &= set.intersection(*(story.pairs.get((a, b), set()) for a, b in zip(keys, keys[1:])))

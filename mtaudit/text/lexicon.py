@@ -50,6 +50,12 @@ def bigrams() -> dict[tuple[str, str], int]:
     return table
 
 
+def name_key(word: str) -> str:
+    """Comparison key of a name: lower case, a straight apostrophe, no possessive ("Hegseth’s" = "hegseth")."""
+    key = word.lower().replace("’", "'")
+    return key[:-2] if key.endswith("'s") and len(key) > 3 else key
+
+
 @dataclass
 class Token:
     start: int  # offset into the text given (plus the offset asked for)
@@ -67,8 +73,7 @@ class Token:
 
         Cached on the token: the signals read it in their inner loops.
         """
-        key = self.plain
-        return key[:-2] if key.endswith("'s") and len(key) > 3 else key
+        return name_key(self.plain)
 
     @property
     def capitalised(self) -> bool:
