@@ -29,6 +29,7 @@ import math
 import random
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,7 @@ from mtaudit.base.types import Article, Progress
 from mtaudit.lab import makedata, measures, roundtrip, translationese
 from mtaudit.lab.paths import SEEDS, SHARED_DATA
 from mtaudit.lab.translationese import NEURAL_PAIRS, WINDOW
+from mtaudit.report import flagged_by
 from mtaudit.stages import classifier, ingest, models, pipeline
 
 log = logging.getLogger(__name__)
@@ -501,22 +503,13 @@ def flag_counts(flagged: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
     """What flagged an article's flagged report sentences: ``flagged_by`` counts the sentences each path flagged (a
     sentence flagged by both counts under both), ``flagged_span_kinds`` the sentences that carry a span of each kind
     (a sentence with two kinds counts under both; spans of sentences not flagged are not counted)."""
-    by: dict[str, int] = {}
-    kinds: dict[str, int] = {}
-    for s in flagged:
-        for name in s.get("flagged_by") or ["spans"]:  # reports from before the sentence model could flag: spans
-            by[name] = by.get(name, 0) + 1
-        for kind in sorted({sp["kind"] for sp in s.get("spans", [])}):
-            kinds[kind] = kinds.get(kind, 0) + 1
+    by = Counter(name for s in flagged for name in flagged_by(s))
+    kinds = Counter(kind for s in flagged for kind in {sp["kind"] for sp in s.get("spans", [])})
     return {"flagged_by": dict(sorted(by.items())), "flagged_span_kinds": dict(sorted(kinds.items()))}
 
 
 def _sum_counts(recs: list[dict[str, Any]], key: str) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for r in recs:
-        for k, n in r.get(key, {}).items():
-            out[k] = out.get(k, 0) + n
-    return dict(sorted(out.items()))
+    return dict(sorted(sum((Counter(r.get(key, {})) for r in recs), Counter()).items()))
 
 
 # --- figures --------------------------------------------------------------------------------------

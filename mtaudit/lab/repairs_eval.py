@@ -170,21 +170,8 @@ def split(topics: set[int], seed: int = SEED) -> dict[int, str]:
 
 
 def load_victims(path: Path = DEFAULT_DATA, seed: int = SEED) -> list[Victim]:
-    """One victim per story of three or more documents (a seeded pick among those of four or more lines)."""
-    docs: dict[str, list[dict[str, Any]]] = {}
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            d = json.loads(line)
-            docs.setdefault(d["subtopic"], []).append(d)
-    out = []
-    for sid in sorted(docs, key=lambda s: storyeval.rank(s, seed)):
-        members = sorted(docs[sid], key=lambda d: d["doc_id"])
-        if len(members) < 3:
-            continue
-        eligible = [d for d in members if d["n_sentences"] >= 4] or members
-        doc = min(eligible, key=lambda d: storyeval.rank(d["doc_id"], seed))
-        out.append(Victim(sid, int(doc["topic"]), doc, [d for d in members if d["doc_id"] != doc["doc_id"]]))
-    return out
+    """One victim per story of three or more documents, picked as ``mtaudit story-eval`` picks its victims."""
+    return [Victim(s.story_id, int(s.victim["topic"]), s.victim, s.others) for s in storyeval.load_stories(path, None, seed)]
 
 
 def _carried(name: str, others: list[dict[str, Any]]) -> int:

@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 
 from mtaudit.stages.detect import LEVELS
+from mtaudit.stages.severity import SEVERITIES
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / "report.schema.json"
 
@@ -66,7 +67,7 @@ def summary_row(report: dict[str, Any]) -> dict[str, Any]:
         "abstained": v["abstained"], "pivot_language": v["pivot_language"],
         "sentences": len(sents), "flagged_sentences": sum(s["flagged"] for s in sents),
         "spans": sum(len(s["spans"]) for s in sents),
-        **{f"{g}_spans": grades.count(g) for g in ("critical", "major", "minor")},  # 0 in reports written before severities
+        **{f"{g}_spans": grades.count(g) for g in reversed(SEVERITIES)},  # 0 in reports written before severities
         "mean_chrf": mean("chrf"), "mean_bleu": mean("bleu"), "mean_ter": mean("ter"),
         "mean_semantic": mean("semantic"), "mean_quality": mean("quality"),
     }
