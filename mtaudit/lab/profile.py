@@ -115,7 +115,8 @@ def stage_of(frames: list[str]) -> str:
 
 def shares(stacks: list[tuple[list[str], int]]) -> dict[str, Any]:
     """Where the main thread's samples go (wall time): by kind of work, by stage and kind, by function."""
-    main_proc = next((split_stack(f)[0] for f, _ in stacks), "")
+    # every stack starts at the profiled process; a helper's stacks nest its own ``process`` frame below it
+    main_proc = next((f[0].split(":", 1)[0] for f, _ in stacks if f and f[0].startswith("process ")), "")
     by_cat: Counter[str] = Counter()
     by_stage: Counter[tuple[str, str]] = Counter()
     own: Counter[str] = Counter()
@@ -165,7 +166,8 @@ def table(result: dict[str, Any], seconds: float, top: int = 12) -> str:
 
 def flame_svg(stacks: list[tuple[list[str], int]], title: str, width: int = 1600, row: int = 16, min_share: float = 0.001) -> str:
     """A static flame graph (root at the bottom) of the main process's stacks; hover shows the share."""
-    main_proc = next((split_stack(f)[0] for f, _ in stacks), "")
+    # every stack starts at the profiled process; a helper's stacks nest its own ``process`` frame below it
+    main_proc = next((f[0].split(":", 1)[0] for f, _ in stacks if f and f[0].startswith("process ")), "")
     def node() -> dict[str, Any]:
         return {"n": 0, "kids": {}}
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import xml.dom.minidom
 from pathlib import Path
 
+import pytest
+
 from mtaudit.lab import profile
 
 MAIN = 'process 10:"python -m mtaudit.lab.profile"'
-RAW = "\n".join([
+STACKS = [
     f"{MAIN};thread (10): MainThread;iter_audit (mtaudit/stages/pipeline.py:59);model_verdict (mtaudit/stages/detect.py:200);"
     "surprisal (mtaudit/nlp/lm.py:80);Linear.forward (torch/nn/modules/linear.py:120) 60",
     f"{MAIN};thread (10): MainThread;iter_audit (mtaudit/stages/pipeline.py:59);group (mtaudit/stages/stories.py:280);"
@@ -19,12 +21,18 @@ RAW = "\n".join([
     # the helper's command line holds a newline: the line goes on
     f'{MAIN};process 12:"python -c import x\nserve()";thread (12);_serve (mtaudit/stages/score.py:290) 70',
     f'{MAIN};process 12:"python -c import x\nserve()";thread (12);BeamEditDistance._edit_distance (sacrebleu/metrics/lib_ter.py:9) 30',
-]) + "\n"
+]
+RAW = "\n".join(STACKS) + "\n"
 
 
-def test_shares_of_the_main_thread_by_kind_and_stage(tmp_path: Path) -> None:
+# py-spy writes the stacks in no set order: here the helper's come first, as in a real profile of 2026-12-07
+HELPER_FIRST = "\n".join(STACKS[::-1]) + "\n"
+
+
+@pytest.mark.parametrize("raw", [RAW, HELPER_FIRST], ids=["main-first", "helper-first"])
+def test_shares_of_the_main_thread_by_kind_and_stage(tmp_path: Path, raw: str) -> None:
     path = tmp_path / "raw.txt"
-    path.write_text(RAW, encoding="utf-8")
+    path.write_text(raw, encoding="utf-8")
     stacks = profile.read_raw(path)
     assert len(stacks) == 6
     got = profile.shares(stacks)
