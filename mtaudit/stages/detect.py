@@ -57,11 +57,22 @@ def noisy_or(weights: list[float]) -> float:
 
 
 def sentences(article: Article, links: dict[int, list[Link]], story: signals.StoryIndex, settings: Settings) -> list[SentenceEvidence]:
+    """Each sentence's spans, graded, and whether they flag it."""
+    return sentences_of([(article, links, story)], settings)[0]
+
+
+def sentences_of(items: list[tuple[Article, dict[int, list[Link]], signals.StoryIndex]], settings: Settings) -> list[list[SentenceEvidence]]:
+    """``sentences`` for several articles, the LM's second opinions on all of them read in one batch."""
+    found = [[(ctx := signals.Context(article, sent, links.get(sent.index, []), story, settings), signals.run_all(ctx, second_opinion=False))
+              for sent in article.sentences] for article, links, story in items]
     out = []
-    for sent in article.sentences:
-        spans = severity.graded(signals.run_all(signals.Context(article, sent, links.get(sent.index, []), story, settings)))
-        p = noisy_or([s.weight for s in spans])
-        out.append(SentenceEvidence(sent.index, spans, round(p, 4), p >= settings.sentence_threshold))
+    for (article, _, _), spans_of in zip(items, signals.second_opinions(found)):
+        evidence = []
+        for sent, spans in zip(article.sentences, spans_of):
+            graded = severity.graded(spans)
+            p = noisy_or([s.weight for s in graded])
+            evidence.append(SentenceEvidence(sent.index, graded, round(p, 4), p >= settings.sentence_threshold))
+        out.append(evidence)
     return out
 
 

@@ -122,11 +122,11 @@ def _prepare(chunk: list[Article], story_of: dict[str, str | None], by_story: di
         aligned.append((article, sid, others, align.align(article, others, settings)))
         copies_of[article.article_id] = copies
     _prefetch_merges(aligned, settings)
+    now("detect", f"{len(aligned)} articles")
+    evidence_of = detect.sentences_of([(article, links, signals.StoryIndex.build(others)) for article, _, others, links in aligned], settings)
     out = []
-    for article, sid, others, links in aligned:
+    for (article, sid, others, links), evidence in zip(aligned, evidence_of):
         now("detect", article.source)
-        index = signals.StoryIndex.build(others)
-        evidence = detect.sentences(article, links, index, settings)
         verdict = detect.model_verdict(article, evidence, settings, has_context=bool(others))
         if copies_of[article.article_id]:
             ids = ", ".join(sorted(o.article_id for o in copies_of[article.article_id]))

@@ -564,16 +564,32 @@ SIGNALS: dict[str, Callable[[Context], list[Span]]] = {
 }
 
 
-def run_all(ctx: Context) -> list[Span]:
-    """All signals; where two overlap, the one found first in SIGNALS order wins."""
+def run_all(ctx: Context, second_opinion: bool = True) -> list[Span]:
+    """All signals; where two overlap, the one found first in SIGNALS order wins.
+
+    ``lm_spike`` (last in that order) reads only a sentence the others flag: originals pay no LM
+    time. ``second_opinion=False`` leaves it out, for ``second_opinions`` to add in one batch.
+    """
     found: list[Span] = []
     for fn in SIGNALS.values():
-        if fn is lm_spike and 1.0 - math.prod(1.0 - s.weight for s in found) < ctx.settings.sentence_threshold:
-            continue  # a second opinion on flagged sentences only (see lm_spike): originals pay no LM time
-        for span in fn(ctx):
-            if not any(span.start < s.end and s.start < span.end for s in found):
-                found.append(span)
+        if fn is lm_spike and (not second_opinion or not _flags(found, ctx.settings)):
+            continue
+        found = _merge(found, fn(ctx))
     return sorted(found, key=lambda s: s.start)
+
+
+def _flags(spans: list[Span], settings: Settings) -> bool:
+    """Whether these spans flag their sentence (their noisy OR reaches the sentence threshold)."""
+    return 1.0 - math.prod(1.0 - s.weight for s in spans) >= settings.sentence_threshold
+
+
+def _merge(found: list[Span], new: list[Span]) -> list[Span]:
+    """``found`` plus each new span that overlaps none kept before it."""
+    out = list(found)
+    for span in new:
+        if not any(span.start < s.end and s.start < span.end for s in out):
+            out.append(span)
+    return out
 
 
 # --- reference-free signals (issue 5): they need no other coverage ------------------------
@@ -697,7 +713,6 @@ def _article_forms(article: Article) -> set[str]:
 
 LM_SPIKE_NATS = 12.0  # token surprisal above this is a spike (SmolLM2-135M; a median token is about 3 nats)
 LM_SPIKE_SENTENCES = 2  # sentences per article the LM reads for spans: it is the costly signal
-_LM_SEEN: dict[str, list[int]] = {}
 
 
 def lm_spike(ctx: Context) -> list[Span]:
@@ -705,22 +720,22 @@ def lm_spike(ctx: Context) -> list[Span]:
 
     Seen on the seeds: surprisal spikes on names and rare content words in original English
     too ("gaping", "flashpoint"), so a spike alone is no evidence. It is a second opinion:
-    run_all calls it only for a sentence the other spans already flag, for at most
-    ``settings.lm_spike_sentences`` (else LM_SPIKE_SENTENCES) sentences an article, and its
-    one span (the peak word, weight 0.1) never flags a sentence alone.
+    ``second_opinions`` gives it to the first LM_SPIKE_SENTENCES sentences of an article that
+    the other spans flag, and its one span
+    (the peak word, weight 0.1) never flags a sentence alone.
     """
+    return spikes([ctx])[0]
 
-    art = ctx.article
-    k = int(getattr(ctx.settings, "lm_spike_sentences", LM_SPIKE_SENTENCES))
-    if len(_LM_SEEN) > 4096:
-        _LM_SEEN.clear()
-    read = _LM_SEEN.setdefault(art.article_id, [])  # the sentences read so far, in article order: a re-run reads the same
-    if ctx.sentence.index not in read:
-        if len(read) >= k:
-            return []
-        read.append(ctx.sentence.index)
+
+def spikes(ctxs: list[Context]) -> list[list[Span]]:
+    """``lm_spike`` for each sentence, the LM reading them all in one batched pass."""
+    if not ctxs:
+        return []
+    return [_spike(ctx, res) for ctx, res in zip(ctxs, lm.surprisal([c.sentence.text for c in ctxs], ctxs[0].settings))]
+
+
+def _spike(ctx: Context, res: lm.Surprisal) -> list[Span]:
     sent = ctx.sentence
-    res = lm.surprisal([sent.text], ctx.settings)[0]
     best: tuple[float, Token] | None = None
     for tok in tokens(sent.text, sent.start):
         a, b = tok.start - sent.start, tok.end - sent.start
@@ -733,6 +748,24 @@ def lm_spike(ctx: Context) -> list[Span]:
     return [_span(ctx, [best[1]], "lm_spike", 0.1,
                   f"the language model finds {best[1].text!r} the least likely word here ({best[0]:.1f} nats; "
                   f"sentence median {median:.1f})")]
+
+
+def second_opinions(articles: list[list[tuple[Context, list[Span]]]]) -> list[list[list[Span]]]:
+    """Each sentence's spans with the LM's second opinion added, for several articles' sentences at once.
+
+    ``articles``: per article, in sentence order, each sentence's context and the other signals'
+    spans (``run_all(ctx, second_opinion=False)``). The first LM_SPIKE_SENTENCES sentences of
+    each article that those spans flag are read, all articles' in one batched LM pass: the LM is
+    the costly signal, and one sentence a call kept it at a batch of one.
+    """
+    asked: list[tuple[int, int]] = []
+    for a, sents in enumerate(articles):
+        flagged = [i for i, (ctx, found) in enumerate(sents) if _flags(found, ctx.settings)]
+        asked += [(a, i) for i in flagged[:LM_SPIKE_SENTENCES]]
+    out = [[list(found) for _, found in sents] for sents in articles]
+    for (a, i), extra in zip(asked, spikes([articles[a][i][0] for a, i in asked])):
+        out[a][i] = sorted(_merge(out[a][i], extra), key=lambda s: s.start)
+    return out
 
 
 SIGNALS.update({

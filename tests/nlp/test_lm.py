@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections import OrderedDict
 from typing import Any
 
 import pytest
@@ -28,11 +29,24 @@ def test_garbled_word_order_costs_more_nats(settings: Any) -> None:
 @float32_only
 def test_a_sentence_scores_the_same_alone_and_padded_in_a_batch(settings: Any) -> None:
     """Padding a short sentence to a long one's length must not change its tokens' surprisal."""
-    together = lm.surprisal([SHORT, FLUENT], settings.replace(batch_size=2))
+    together = lm._read([SHORT, FLUENT], settings.replace(batch_size=2))  # past the memory: two fresh reads
     for text, got in zip((SHORT, FLUENT), together):
-        alone = lm.surprisal([text], settings.replace(batch_size=1))[0]
+        alone = lm._read([text], settings.replace(batch_size=1))[0]
         assert got.offsets == alone.offsets
         assert got.nats == pytest.approx(alone.nats, abs=1e-3)
+
+
+def test_a_text_read_lately_is_not_read_again(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The memory answers repeats, in and across calls, with the first read's result; other texts are read."""
+    monkeypatch.setattr(lm, "_MEMO", OrderedDict())  # what earlier tests read is not remembered here
+    first = lm.surprisal([FLUENT, SHORT, FLUENT], settings)
+    assert first[0] is first[2]
+    read: list[list[str]] = []
+    real = lm._read
+    monkeypatch.setattr(lm, "_read", lambda texts, s: read.append(list(texts)) or real(texts, s))
+    again = lm.surprisal([SHORT, GARBLED, FLUENT], settings)
+    assert read == [[GARBLED]]
+    assert again[0] is first[1] and again[2] is first[0] and again[1].text == GARBLED
 
 
 def test_offsets_point_at_the_predicted_tokens(settings: Any) -> None:

@@ -187,10 +187,30 @@ def test_lm_spike_second_opinion_on_002() -> None:
     """The LM reads a sentence other evidence points at and names its least likely word."""
     article = seed_article("002")
     sent = next(s for s in article.sentences if "Asset burden" in s.text)
-    signals._LM_SEEN.pop(article.article_id, None)
     spans = signals.lm_spike(Context(article, sent, [], StoryIndex(), Settings(device="cpu")))
     assert len(spans) == 1 and spans[0].kind == "lm_spike" and "nats" in spans[0].reason
     assert spans[0].weight < 0.5
+
+
+@pytest.mark.slow
+def test_second_opinions_read_the_first_flagged_sentences_of_each_article_in_one_batch(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The LM reads, in one call for both articles, the first LM_SPIKE_SENTENCES (2) sentences the other spans flag:
+    no unflagged sentence, none past the budget, and an article's reading does not depend on what was read before."""
+    settings = Settings(device="cpu")
+    calls: list[list[str]] = []
+    real = signals.spikes
+    monkeypatch.setattr(signals, "spikes", lambda ctxs: calls.append([c.sentence.text for c in ctxs]) or real(ctxs))
+    articles = [seed_article("002"), seed_article("001")]
+    found = [[(ctx := Context(a, s, [], StoryIndex(), settings), signals.run_all(ctx, second_opinion=False)) for s in a.sentences]
+             for a in articles]
+    flagged = [[ctx.sentence.text for ctx, spans in sents if signals._flags(spans, settings)] for sents in found]
+    assert len(flagged[0]) > 2 and flagged[1] == []  # 002's slips flag sentences; the original 001 has none flagged
+    out = signals.second_opinions(found)
+    assert signals.LM_SPIKE_SENTENCES == 2 and calls == [flagged[0][:2]]
+    added = [sp for spans, (_, before) in zip(out[0], found[0]) for sp in spans if sp not in before]
+    assert added and {sp.kind for sp in added} == {"lm_spike"}
+    assert out[1] == [spans for _, spans in found[1]]
+    assert signals.second_opinions(found) == out  # a second audit of the same articles reads the same sentences
 
 
 def test_pivot_guess_french_for_002() -> None:
