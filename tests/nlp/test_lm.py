@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections import OrderedDict
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -36,8 +37,10 @@ def test_a_sentence_scores_the_same_alone_and_padded_in_a_batch(settings: Any) -
         assert got.nats == pytest.approx(alone.nats, abs=1e-3)
 
 
-def test_a_text_read_lately_is_not_read_again(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The memory answers repeats, in and across calls, with the first read's result; other texts are read."""
+def test_a_text_read_before_is_not_read_again(settings: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Memory answers repeats in and across calls with the first reading; the disk cache answers a later process
+    (here: the memory emptied) with the same floats; only texts never read reach the LM."""
+    settings = settings.replace(cache_dir=str(tmp_path))
     monkeypatch.setattr(lm, "_MEMO", OrderedDict())  # what earlier tests read is not remembered here
     first = lm.surprisal([FLUENT, SHORT, FLUENT], settings)
     assert first[0] is first[2]
@@ -47,6 +50,14 @@ def test_a_text_read_lately_is_not_read_again(settings: Any, monkeypatch: pytest
     again = lm.surprisal([SHORT, GARBLED, FLUENT], settings)
     assert read == [[GARBLED]]
     assert again[0] is first[1] and again[2] is first[0] and again[1].text == GARBLED
+    monkeypatch.setattr(lm, "_MEMO", OrderedDict())  # a new process, the same cache folder
+    later = lm.surprisal([FLUENT, GARBLED], settings)
+    assert read == [[GARBLED]]
+    assert later[0] == first[0] and later[1] == again[1]  # offsets and nats, every float equal
+    options = lm.continuation_logprob("China approved licences for rare", [" earth magnets", " land magnets"], settings)
+    lm._OPTIONS.clear()
+    monkeypatch.setattr(lm, "_options_logprob", lambda *a: pytest.fail("read again"))
+    assert lm.continuation_logprob("China approved licences for rare", [" earth magnets", " land magnets"], settings) == options
 
 
 def test_offsets_point_at_the_predicted_tokens(settings: Any) -> None:
