@@ -55,7 +55,7 @@ HOOKS: dict[str, list[tuple[str, str]]] = {
     "segment": [("mtaudit.text.segment", "split")],
     "group": [("mtaudit.stages.stories", "group")],
     "align": [("mtaudit.stages.align", "align")],
-    "detect": [("mtaudit.stages.signals", "StoryIndex.build"), ("mtaudit.stages.detect", "sentences"),
+    "detect": [("mtaudit.stages.signals", "StoryIndex.build"), ("mtaudit.stages.detect", "sentences_of"),
                ("mtaudit.stages.detect", "evidence_verdict"), ("mtaudit.stages.detect", "model_verdict")],
     "reference": [("mtaudit.stages.pipeline", "_prefetch_merges"), ("mtaudit.stages.reference", "references"),
                   ("mtaudit.stages.reference", "repair"), ("mtaudit.stages.reference", "status")],
