@@ -32,6 +32,7 @@ def _model(settings: Settings):  # type: ignore[no-untyped-def]
 
 
 CPU_BATCH = 16  # sentences per forward pass on a CPU: 448 sentences sorted by length took 33 s at 8 or 16, 37 s at 32
+
 # Texts read lately, and what the LM made of them. A flagged sentence is read by three callers (the lm_spike
 # signal, the sentence model's surprisal features, the fluency score), most often as the same text; each reads it
 # once. Two chunks of the audit's articles (2 x 16 x ~25 sentences) fit, so the fluency score of chunk n, scored
