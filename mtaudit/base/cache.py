@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,20 @@ class Cache:
             self._db.execute("BEGIN")
             self._db.executemany("INSERT OR REPLACE INTO kv (k, v) VALUES (?, ?)", items)
             self._db.execute("COMMIT")
+
+    def fetch(self, keys: list[str], compute: Callable[[list[int]], list[bytes]]) -> list[bytes]:
+        """The value of each key: stored ones read; for the others ``compute`` gets the position of each
+        missing key's first occurrence and returns their values, which are stored."""
+        have = self.get_many(sorted(set(keys)))
+        missing: dict[str, int] = {}
+        for i, k in enumerate(keys):
+            if k not in have and k not in missing:
+                missing[k] = i
+        if missing:
+            new = dict(zip(missing, compute(list(missing.values()))))
+            self.put_many(list(new.items()))
+            have.update(new)
+        return [have[k] for k in keys]
 
     def get_json(self, keys: list[str]) -> dict[str, Any]:
         return {k: json.loads(v) for k, v in self.get_many(keys).items()}

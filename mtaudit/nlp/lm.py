@@ -57,14 +57,10 @@ def surprisal(texts: list[str], settings: Settings) -> list[Surprisal]:
     keys = [(sig, t) for t in texts]
     missing = list(dict.fromkeys(t for k, t in zip(keys, texts) if k not in _MEMO))
     if missing:
-        db = _disk(settings)
-        stored = db.get_many([_key("s", t) for t in missing])
-        found = {t: _unpack(t, stored[_key("s", t)]) for t in missing if _key("s", t) in stored}
-        fresh = [t for t in missing if t not in found]
-        read = dict(zip(fresh, _read(fresh, settings))) if fresh else {}
-        db.put_many([(_key("s", t), _pack(r)) for t, r in read.items()])
-        for t in missing:
-            _MEMO[(sig, t)] = found[t] if t in found else read[t]
+        blobs = _disk(settings).fetch([_key("s", t) for t in missing],
+                                      lambda pos: [_pack(r) for r in _read([missing[i] for i in pos], settings)])
+        for t, blob in zip(missing, blobs):
+            _MEMO[(sig, t)] = _unpack(t, blob)
     out = []
     for key in keys:
         _MEMO.move_to_end(key)
@@ -202,13 +198,9 @@ def continuation_logprob(prefix: str, options: list[str], settings: Settings) ->
     got = {o: v for o in dict.fromkeys(options) if (v := _OPTIONS.get((prefix, o, settings))) is not None}
     todo = [o for o in dict.fromkeys(options) if o not in got]
     if todo:  # read from this call's own dict: another thread may clear the shared one meanwhile
-        db = _disk(settings)
-        stored = db.get_many([_key("o", prefix + "\x00" + o) for o in todo])
-        got.update({o: float(np.frombuffer(stored[k], dtype=np.float64)[0]) for o in todo if (k := _key("o", prefix + "\x00" + o)) in stored})
-        fresh = [o for o in todo if o not in got]
-        if fresh:
-            got.update(zip(fresh, _options_logprob(prefix, fresh, settings)))
-            db.put_many([(_key("o", prefix + "\x00" + o), np.float64(got[o]).tobytes()) for o in fresh])
+        blobs = _disk(settings).fetch([_key("o", prefix + "\x00" + o) for o in todo], lambda pos: [
+            np.float64(v).tobytes() for v in _options_logprob(prefix, [todo[i] for i in pos], settings)])
+        got.update((o, float(np.frombuffer(blob, dtype=np.float64)[0])) for o, blob in zip(todo, blobs))
         if len(_OPTIONS) + len(todo) > _OPTIONS_LIMIT:
             _OPTIONS.clear()
         _OPTIONS.update({(prefix, o, settings): got[o] for o in todo})
