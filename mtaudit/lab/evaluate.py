@@ -13,6 +13,7 @@ Only ``id`` and ``text`` feed a prediction; ``label`` is read for the metrics al
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import time
@@ -201,12 +202,12 @@ def refit_seen(rows: list[dict[str, Any]], preds: list[dict[str, Any]], detector
             "Run `mtaudit make-data` so they can be scored out-of-fold"
         )
     docs = makedata.load(data)
-    dicts = train.featurise(docs, detector.lm_k, settings)
     groups = [d.group for d in docs]
     group_of_sha = {d.source_sha: d.group for d in docs if d.source_sha}
     saved = detector.meta.get("metrics", {}).get("config", {})
     cfg = train.TrainConfig(**{k: (tuple(tuple(x) for x in v) if k == "shares" else tuple(v) if isinstance(v, list) else v)
                          for k, v in saved.items() if k in train.TrainConfig.__dataclass_fields__})
+    dicts, _, cfg = train.article_dicts(docs, dataclasses.replace(cfg, lm_k=detector.lm_k), settings)
     seen = [(row, p) for row, p in zip(rows, preds) if p["how"] == "seen-in-training"]
     if not seen:
         return

@@ -83,7 +83,7 @@ def card_text(det: classifier.Detector) -> str:
         lines += ["", "## Seeds, each read alone (no other coverage)", "", "| seed | truth | probability |", "|---|---|---:|"]
         lines += [f"| {k} | {'MT' if k in ('000', '002') else 'original'} | {v:.3f} |" for k, v in seeds.items()]
         lines += ["", "In the audit, other coverage moves these through the coverage model below."]
-    lines += coverage_card(det.coverage)
+    lines += coverage_card(det.coverage) + wordchoice_card(det)
     t = rep.get("timing_s", {})
     lines += ["", "## Time (2 CPU cores shared with other jobs)", "",
               f"- training: features {t.get('features')} s (cached per text; a cold run computes them at the per-article cost below), "
@@ -214,6 +214,26 @@ def coverage_card(cov: dict[str, Any] | None) -> list[str]:
                      f"{_fmt(m['ece'])} | {_fmt(m['recall'])} | {_fmt(m['false_positive_rate'])} |")
     return lines + ["", f"(audited and fitted in {cov.get('seconds')} s; the articles with no coverage keep the detector's "
                         "own probability.)"]
+
+
+def wordchoice_card(det: classifier.Detector) -> list[str]:
+    """The model card's section on the word-choice model (mtaudit.stages.wordchoice)."""
+    wc = det.wordchoice
+    if wc is None:
+        return ["", "## Word choice", "", "No word-choice model (the shared wmt22_translationese lines were missing at training)."]
+    m = wc.meta
+    fig = m.get("metrics", {})
+    return ["", "## Word choice (`mtaudit.stages.wordchoice`, `wordchoice.json.gz`)", "",
+            f"Version {m.get('version')}, fitted {m.get('date')}: logistic regression (C={m.get('c')}, classes balanced) over tf-idf "
+            f"word 1-2-grams and character 2-5-grams ({len(wc.word_vocab)} and {len(wc.char_vocab)}, at most "
+            f"{m.get('max_features')} each), text typography-neutral. Data: {m.get('data')}; licence: research use (WMT22, "
+            "cite Kocmi et al. 2022). Each sentence's log-odds of MT joins the article model as the `wordchoice` family "
+            "(mean, mean of the top 3, share above 0). In training, an article whose chunk the model fitted on is read by the "
+            "fold model that never saw that chunk.", "",
+            f"- out-of-fold by chunk, one line at a time: AUROC {_fmt(fig.get('line_auroc_out_of_fold'))} on {fig.get('lines')} lines "
+            f"({fig.get('mt_lines')} MT); windows of 12-20 lines read far better (the article model's translationese rows above).",
+            "- what it learnt: human translators write contractions and idiom (\"'ll\", \"got\", \"up\"); the systems keep "
+            "\"due to\", \"of\", \"will\" and the source's symbols (\"#\", \"/\")."]
 
 
 def write_card(det: classifier.Detector, folder: Path) -> None:

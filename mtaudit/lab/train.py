@@ -17,9 +17,10 @@ import numpy as np
 from mtaudit.base.cache import Cache, open_cache
 from mtaudit.base.settings import Settings, cache_root
 from mtaudit.base.types import Progress
-from mtaudit.lab import coverage_fit, makedata, measures
+from mtaudit.lab import coverage_fit, makedata, measures, translationese
+from mtaudit.lab.paths import SHARED_DATA
 from mtaudit.nlp import lm
-from mtaudit.stages import classifier, features, ingest
+from mtaudit.stages import classifier, features, ingest, wordchoice
 
 SENTENCE_KINDS = ("rt_spa", "rt_cat", "rt_glg", "literal_fra", "literal_spa", "literal_ara")
 
@@ -34,7 +35,7 @@ class TrainConfig:
     # 0.833 -> 0.898 (0.948 / 0.888 / 0.917 since the day-of-month feature and the Galician round trips; all
     # with the out-of-fold scores calibrated on every row, 0.941 / 0.877 / 0.917 with each fold calibrated apart);
     # the model card lists the variants tried
-    families: tuple[str, ...] = ("ngram", "style", "pos")
+    families: tuple[str, ...] = ("ngram", "style", "pos", "wordchoice")
     c: float = 0.01
     rules: tuple[str, ...] = ("literal", "foreign", "caps", "peak")
     rules_c: float = 1.0
@@ -54,6 +55,15 @@ class TrainConfig:
     # proof that the sentences are the same; the LM features then are too
     sentence_lm_from: str = ""
     seed: int = 13
+    # the learnt word-choice model (mtaudit.stages.wordchoice), fitted on every MT and human line of wmt22_translationese's
+    # trained-on chunks. Window AUROC, MT vs human translation of the same lines, out-of-fold by chunk on that half
+    # (2026-12-07): 15% of the MT lines, C=1: 0.763; C=0.3 / 3: 0.738 / 0.785; half the MT lines: 0.794; every MT
+    # line at C=3 with 30,000 word and 30,000 character n-grams: 0.806 (C=10: 0.799); without character n-grams 0.733.
+    # The whole vocabulary (200,000 each) was no better than 30,000, which keeps the file small. In the article model
+    # (detector 1.2.0 against 1.1.0, out-of-fold): translationese MT vs human 0.679 -> 0.750, MT vs original 0.869 ->
+    # 0.894, wmt22 MT vs original 0.942 -> 0.948, MT vs human 0.852 -> 0.852, round trips 0.908 -> 0.906
+    wordchoice_c: float = 3.0
+    wordchoice_max_features: int = 30_000
     threshold: float = 0.5
     abstain_band: float = 0.1
     # share of the training weight each population gets: without it the 1,500 round trips drown the
@@ -107,6 +117,71 @@ def featurise(docs: list[makedata.Doc], lm_k: int, settings: Settings, progress:
         if progress and (n % 25 == 0 or n + 1 == len(docs)):
             progress("features", n + 1, len(docs))
     return out
+
+
+def article_dicts(docs: list[makedata.Doc], cfg: TrainConfig, settings: Settings,
+                  progress: Progress | None = None) -> tuple[list[dict[str, float]], WordChoiceFit | None, TrainConfig]:
+    """Every doc's article features, the ``wordchoice`` family included where the word-choice model can be fitted (its
+    lines are in the shared data); without them, the config loses the family."""
+    dicts = featurise(docs, cfg.lm_k, settings, progress)
+    choice = fit_wordchoice(WORDCHOICE_LINES, cfg, progress) if "wordchoice" in cfg.families and WORDCHOICE_LINES.exists() else None
+    if choice is None:
+        return dicts, None, dataclasses.replace(cfg, families=tuple(f for f in cfg.families if f != "wordchoice"))
+    for d, f in zip(docs, dicts):
+        f.update(choice.features(d))
+    return dicts, choice, cfg
+
+
+WORDCHOICE_LINES = SHARED_DATA / "wmt22_translationese" / "lines.tsv.gz"
+
+
+def wordchoice_lines(path: Path) -> tuple[list[str], list[int], list[str]]:
+    """Every MT (1) and human (0) line of wmt22_translationese's trained-on chunks, with its chunk (the fold group)."""
+    texts, labels, groups = [], [], []
+    for r in translationese.read_lines(path):
+        if r["kind"] in ("machine", "human") and not translationese.held_out(r["pair"], r["line"]):
+            texts.append(r["text"])
+            labels.append(int(r["kind"] == "machine"))
+            groups.append(translationese.chunk(r["pair"], r["line"]))
+    return texts, labels, groups
+
+
+@dataclass
+class WordChoiceFit:
+    """The word-choice model on every line, and one per fold of chunks: a training article whose chunk it trained on is
+    read by the fold model that never saw that chunk, so the article model learns how far to trust it on new text."""
+    model: wordchoice.WordChoiceModel
+    folds: dict[str, wordchoice.WordChoiceModel]  # chunk -> the model fitted without it
+    report: dict[str, Any]
+
+    def features(self, doc: makedata.Doc) -> dict[str, float]:
+        return self.folds.get(doc.group, self.model).features(doc.sentences)
+
+
+def fit_wordchoice(path: Path, cfg: TrainConfig, progress: Progress | None = None) -> WordChoiceFit:
+    from sklearn.metrics import roc_auc_score  # scikit-learn: only fitting and measuring pay its import
+    from sklearn.model_selection import GroupKFold  # scikit-learn: as above
+
+    texts, labels, groups = wordchoice_lines(path)
+    meta = {"version": wordchoice.MODEL_VERSION, "date": classifier.today(), "c": cfg.wordchoice_c, "max_features": cfg.wordchoice_max_features,
+            "data": f"wmt22_translationese, trained-on chunks (mtaudit.lab.translationese, split {translationese.SPLIT_SEED}): "
+                    f"{sum(labels)} MT lines, {len(labels) - sum(labels)} human lines, {len(set(groups))} chunks"}
+    y = np.asarray(labels)
+    folds: dict[str, wordchoice.WordChoiceModel] = {}
+    oof = np.zeros(len(y))
+    splits = list(GroupKFold(n_splits=cfg.n_splits).split(np.zeros(len(y)), y, groups))
+    for n, (train_rows, test_rows) in enumerate(splits):
+        model = wordchoice.fit([texts[i] for i in train_rows], y[train_rows].tolist(), cfg.wordchoice_c, cfg.wordchoice_max_features, meta)
+        oof[test_rows] = model.score([texts[i] for i in test_rows])
+        folds.update({groups[i]: model for i in test_rows})
+        if progress:
+            progress("word-choice model", n + 1, cfg.n_splits + 1)
+    report = {"lines": len(y), "mt_lines": int(y.sum()), "chunks": len(set(groups)),
+              "line_auroc_out_of_fold": round(float(roc_auc_score(y, oof)), 4)}
+    model = wordchoice.fit(texts, labels, cfg.wordchoice_c, cfg.wordchoice_max_features, {**meta, "metrics": report})
+    if progress:
+        progress("word-choice model", cfg.n_splits + 1, cfg.n_splits + 1)
+    return WordChoiceFit(model, folds, report)
 
 
 def names_for(example: dict[str, float], families: tuple[str, ...]) -> list[str]:
@@ -291,7 +366,7 @@ def train(
     t0 = time.time()
     docs = makedata.load(data)
     manifest = json.loads((data / "manifest.json").read_text(encoding="utf-8")) if (data / "manifest.json").exists() else {}
-    dicts = featurise(docs, cfg.lm_k, settings, progress)
+    dicts, choice, cfg = article_dicts(docs, cfg, settings, progress)
     t_feat = time.time() - t0
     groups = [d.group for d in docs]
     names, rule_names = names_for(dicts[0], cfg.families), names_for(dicts[0], cfg.rules)
@@ -333,7 +408,7 @@ def train(
         sentence_lm = kept.sentence_lm
     t_fit = time.time() - t2
     probe = classifier.Detector(parts.article, sentence, cfg.threshold, cfg.abstain_band, cfg.lm_k, rules=parts.rules,
-                                combination=combination)
+                                combination=combination, wordchoice=choice.model if choice else None)
     sample = [d for d in docs if d.kind == "wmt_mt"][:measures.TIMED_ROWS] or docs[:measures.TIMED_ROWS]
     t3 = time.perf_counter()
     for d in sample:
@@ -344,6 +419,8 @@ def train(
                           "final_fit": round(t_fit, 1), "total": round(time.time() - t0, 1),
                           "detect_per_article_uncached": round(per_article, 4), "detect_timed_articles": len(sample)}
     report["seeds_article_alone"] = seed_probabilities(probe, settings)
+    if choice is not None:
+        report["wordchoice"] = choice.report
     report["data"] = {"articles": len(docs), "groups": len(set(groups)), "sentences": len(sy), "manifest": manifest}
     report["config"] = cfg.__dict__
     seen = sorted({makedata.text_sha(d.text) for d in docs} | {d.source_sha for d in docs if d.source_sha})
@@ -352,12 +429,13 @@ def train(
         "data_version": manifest.get("data_version"),
         "lm_dtype": (kept.meta.get("lm_dtype") if kept is not None else lm.dtype(settings)) if sentence_lm is not None else None,
         "sentence_lm_from": None if kept is None else f"{kept.meta.get('version')} trained {kept.meta.get('date')}",
+        "wordchoice_version": choice.model.version() if choice else None,
         "families": list(cfg.families), "training_groups": sorted(set(groups)),
         "training_ids": sorted(d.id for d in docs if d.corpus == "wmt22"), "training_text_sha": seen,
         "metrics": report,
     }
     det = classifier.Detector(parts.article, sentence, cfg.threshold, cfg.abstain_band, cfg.lm_k, meta, sentence_lm=sentence_lm,
-                              rules=parts.rules, combination=combination)
+                              rules=parts.rules, combination=combination, wordchoice=choice.model if choice else None)
     det.coverage = coverage_fit.train(data, det, settings, progress)  # the final model, on articles it never read
     return TrainResult(det, report)
 

@@ -34,9 +34,10 @@ import numpy as np
 
 from mtaudit.base.atomic import write_text
 from mtaudit.base.cache import Cache
-from mtaudit.stages import features
+from mtaudit.stages import features, wordchoice
+from mtaudit.stages.wordchoice import WordChoiceModel
 
-MODEL_VERSION = "1.1.0"
+MODEL_VERSION = "1.2.0"
 MODEL_FILE = "detector.json"
 
 
@@ -316,6 +317,7 @@ class Detector:
     sentence_lm: LinearModel | None = None  # the sentence model plus SmolLM2 surprisal (costly: articles judged MT only)
     rules: LinearModel | None = None  # explicit slips only; joins the article model as a noisy OR
     combination: dict[str, Any] | None = None  # calibration of the noisy OR's log-odds
+    wordchoice: WordChoiceModel | None = None  # the learnt word-choice model (mtaudit.stages.wordchoice): its family
 
     def signature(self) -> str:
         fam = "+".join(sorted({features.family(n) for n in self.article.names}))
@@ -324,13 +326,15 @@ class Detector:
         return (
             f"detector:{self.meta.get('version', MODEL_VERSION)}|features:v{features.FEATURE_VERSION}|{fam}|article:softmax{len(self.article.classes)}"
             f"|rules:{'noisy-or' if self.rules else 'none'}|cal:{self.article.calibration['method']}|thr:{self.threshold}|band:{self.abstain_band}|lm_k:{self.lm_k}"
-            f"|coverage:{cov}|sentence_lm:{self.meta.get('lm_dtype') or 'on' if self.sentence_lm else 'off'}|data:v{self.meta.get('data_version', '?')}"
+            f"|coverage:{cov}|sentence_lm:{self.meta.get('lm_dtype') or 'on' if self.sentence_lm else 'off'}"
+            f"|wordchoice:{self.wordchoice.version() if self.wordchoice else 'none'}|data:v{self.meta.get('data_version', '?')}"
             f"|trained:{self.meta.get('date', '?')}"
         )
 
     def featurise(self, sentences: list[str], settings: Any = None, cache: Cache | None = None,
                   rows: list[dict[str, float]] | None = None) -> dict[str, float]:
-        return featurise(sentences, self.lm_k, settings, cache, rows)
+        feats = featurise(sentences, self.lm_k, settings, cache, rows)
+        return {**feats, **self.wordchoice.features(sentences)} if self.wordchoice is not None else feats
 
     def decide(self, p: float) -> tuple[bool | None, bool]:
         return decide(p, self.threshold, self.abstain_band)
@@ -432,7 +436,10 @@ def decide(p: float, threshold: float, band: float) -> tuple[bool | None, bool]:
 
 
 def save(detector: Detector, folder: Path) -> Path:
+    """detector.json, and its learnt word-choice model beside it (wordchoice.json.gz) where it has one."""
     path = Path(folder) / MODEL_FILE
+    if detector.wordchoice is not None:
+        wordchoice.save(detector.wordchoice, Path(folder))
     write_text(path, json.dumps(detector.to_json(), indent=1, allow_nan=False) + "\n")
     return path
 
@@ -443,7 +450,13 @@ def load(folder: Path) -> Detector:
     if not path.exists():
         raise FileNotFoundError(f"{path} not found: run `mtaudit make-data` then `mtaudit train`")
     with open(path, encoding="utf-8") as fh:
-        return Detector.from_json(json.load(fh))
+        det = Detector.from_json(json.load(fh))
+    det.wordchoice = wordchoice.load(Path(folder))
+    wanted = det.meta.get("wordchoice_version")
+    if wanted and (det.wordchoice is None or det.wordchoice.version() != wanted):
+        raise ValueError(f"detector {det.meta.get('version')} reads the word-choice model {wanted}, but {Path(folder) / wordchoice.FILE} "
+                         f"holds {det.wordchoice.version() if det.wordchoice else 'nothing'}: run `mtaudit train`")
+    return det
 
 
 def today() -> str:

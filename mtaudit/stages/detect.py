@@ -94,6 +94,7 @@ def evidence_verdict(evidence: list[SentenceEvidence], settings: Settings) -> Ve
 FEATURE_WORDS = {
     "ngram": "phrase statistics", "foreign": "foreign leftovers", "literal": "literal-translation patterns",
     "style": "style", "caps": "capitalisation", "peak": "worst sentences", "lm": "language-model surprisal",
+    "wordchoice": "word choice learnt from MT and human translations",
 }
 
 

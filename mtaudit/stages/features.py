@@ -20,6 +20,8 @@ Families (prefix of each feature name):
   commonest tag pairs. Translation shifts both, human and machine translation alike but not in the
   same way (Volansky et al. 2015): a source language's syntax shows through in the tag sequence.
 - ``lm``: SmolLM2 surprisal on a few sentences (optional: it is the costly family).
+- ``wordchoice``: the learnt word-choice model's reading of the sentences; it lives in the detector
+  (:mod:`mtaudit.stages.wordchoice`), which adds it to these.
 
 All text is passed through :func:`mtaudit.text.normalise.normalise` first, in training and in
 use alike, so typography (curly quotes, a space before "%") never decides.
@@ -41,7 +43,7 @@ from mtaudit.text.normalise import normalise
 
 FEATURE_VERSION = "6"
 LM_FEATURE_VERSION = "4"  # the SmolLM2 sentence features last changed at v4: their cache outlives new article families
-FAMILIES = ("ngram", "foreign", "literal", "style", "caps", "peak", "pos", "lm")
+FAMILIES = ("ngram", "foreign", "literal", "style", "caps", "peak", "pos", "lm", "wordchoice")
 PEAK_TOP = 3  # sentences the peak family averages over
 FOREIGN_LANGS = ("fr", "es", "ca", "de", "it", "pt")
 

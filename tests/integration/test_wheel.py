@@ -33,7 +33,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_the_wheel_carries_the_models_templates_and_schema(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
-    for needed in ("mtaudit/models/detector/detector.json", "mtaudit/models/quality/weights.json",
+    for needed in ("mtaudit/models/detector/detector.json", "mtaudit/models/detector/wordchoice.json.gz", "mtaudit/models/quality/weights.json",
                    "mtaudit/report/schema/report.schema.json", "mtaudit/report/templates/article.html.j2",
                    "mtaudit/report/templates/nightly_index.html.j2", "mtaudit/py.typed"):
         assert needed in names, needed
