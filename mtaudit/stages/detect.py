@@ -48,14 +48,6 @@ class Verdict:
     level: str = ""  # one of LEVELS, set by settle()
 
 
-def noisy_or(weights: list[float]) -> float:
-    """P(at least one piece of evidence is right), treating them as independent."""
-    p = 1.0
-    for w in weights:
-        p *= 1.0 - w
-    return 1.0 - p
-
-
 def sentences(article: Article, links: dict[int, list[Link]], story: signals.StoryIndex, settings: Settings) -> list[SentenceEvidence]:
     """Each sentence's spans, graded, and whether they flag it."""
     return sentences_of([(article, links, story)], settings)[0]
@@ -70,7 +62,7 @@ def sentences_of(items: list[tuple[Article, dict[int, list[Link]], signals.Story
         evidence = []
         for sent, spans in zip(article.sentences, spans_of):
             graded = severity.graded(spans)
-            p = noisy_or([s.weight for s in graded])
+            p = signals.noisy_or([s.weight for s in graded])
             evidence.append(SentenceEvidence(sent.index, graded, round(p, 4), p >= settings.sentence_threshold))
         out.append(evidence)
     return out
@@ -79,7 +71,7 @@ def sentences_of(items: list[tuple[Article, dict[int, list[Link]], signals.Story
 def evidence_verdict(evidence: list[SentenceEvidence], settings: Settings) -> Verdict:
     """Article probability from its spans: each span counts half, so one alone never decides."""
     spans = [s for e in evidence for s in e.spans]
-    p = noisy_or([0.5 * s.weight for s in spans])
+    p = signals.noisy_or([0.5 * s.weight for s in spans])
     reasons = [
         f"sentence {e.index}: {s.kind}{f' ({s.severity})' if s.severity else ''} {s.text!r}" + (f" (others: {s.suggestion!r})" if s.suggestion else "")
         for e in evidence for s in e.spans if s.weight >= 0.5

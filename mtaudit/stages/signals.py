@@ -578,9 +578,14 @@ def run_all(ctx: Context, second_opinion: bool = True) -> list[Span]:
     return sorted(found, key=lambda s: s.start)
 
 
+def noisy_or(weights: list[float]) -> float:
+    """P(at least one piece of evidence is right), treating them as independent."""
+    return 1.0 - math.prod(1.0 - w for w in weights)
+
+
 def _flags(spans: list[Span], settings: Settings) -> bool:
     """Whether these spans flag their sentence (their noisy OR reaches the sentence threshold)."""
-    return 1.0 - math.prod(1.0 - s.weight for s in spans) >= settings.sentence_threshold
+    return noisy_or([s.weight for s in spans]) >= settings.sentence_threshold
 
 
 def _merge(found: list[Span], new: list[Span]) -> list[Span]:

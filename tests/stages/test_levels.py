@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mtaudit.base.types import Span
-from mtaudit.stages import detect
+from mtaudit.stages import detect, signals
 from mtaudit.stages.detect import SentenceEvidence, Verdict
 
 
@@ -21,7 +21,7 @@ def verdict(p_sentences: list[float], machine: bool | None = True, abstained: bo
 def evidence(*spans_per_sentence: list[Span]) -> list[SentenceEvidence]:
     out = []
     for i, spans in enumerate(spans_per_sentence):
-        p = detect.noisy_or([s.weight for s in spans])
+        p = signals.noisy_or([s.weight for s in spans])
         out.append(SentenceEvidence(i, spans, round(p, 4), p >= 0.5))
     return out
 
