@@ -43,19 +43,27 @@ class Cache:
             self._db.executemany("INSERT OR REPLACE INTO kv (k, v) VALUES (?, ?)", items)
             self._db.execute("COMMIT")
 
-    def fetch(self, keys: list[str], compute: Callable[[list[int]], list[bytes]]) -> list[bytes]:
-        """The value of each key: stored ones read; for the others ``compute`` gets the position of each
-        missing key's first occurrence and returns their values, which are stored."""
-        have = self.get_many(sorted(set(keys)))
+    def fetch(self, keys: list[str], compute: Callable[[list[int]], list[Any]], encode: Callable[[Any], bytes] | None = None,
+              decode: Callable[[bytes], Any] | None = None) -> list[Any]:
+        """The value of each key: stored ones read (through ``decode``); for the others ``compute`` gets the position
+        of each missing key's first occurrence and returns their values, which are stored (through ``encode``) and
+        handed back as computed."""
+        have: dict[str, Any] = self.get_many(sorted(set(keys)))
+        if decode is not None:
+            have = {k: decode(v) for k, v in have.items()}
         missing: dict[str, int] = {}
         for i, k in enumerate(keys):
             if k not in have and k not in missing:
                 missing[k] = i
         if missing:
             new = dict(zip(missing, compute(list(missing.values()))))
-            self.put_many(list(new.items()))
+            self.put_many([(k, v if encode is None else encode(v)) for k, v in new.items()])
             have.update(new)
         return [have[k] for k in keys]
+
+    def fetch_json(self, keys: list[str], compute: Callable[[list[int]], list[Any]]) -> list[Any]:
+        """:meth:`fetch` for values stored as JSON."""
+        return self.fetch(keys, compute, lambda v: json.dumps(v).encode(), json.loads)
 
     def get_json(self, keys: list[str]) -> dict[str, Any]:
         return {k: json.loads(v) for k, v in self.get_many(keys).items()}

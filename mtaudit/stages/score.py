@@ -131,19 +131,7 @@ def cached(
     kind: str, keys: list[str], compute: Callable[[list[int]], list[Any]], settings: Settings
 ) -> list[Any]:
     """Values for ``keys``: from the cache where present, else computed for the missing positions only."""
-    full = [f"{kind}:{k}" for k in keys]
-    db = store(settings)
-    have = db.get_json(sorted(set(full)))
-    missing: dict[str, int] = {}
-    for i, k in enumerate(full):
-        if k not in have and k not in missing:
-            missing[k] = i
-    if missing:
-        values = compute(list(missing.values()))
-        new = dict(zip(missing.keys(), values))
-        db.put_json(new)
-        have.update(new)
-    return [have[k] for k in full]
+    return store(settings).fetch_json([f"{kind}:{k}" for k in keys], compute)
 
 
 # ---------------------------------------------------------------- the scores
