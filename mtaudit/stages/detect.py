@@ -6,7 +6,7 @@ from dataclasses import dataclass, field, replace
 
 from mtaudit.base.settings import Settings
 from mtaudit.base.types import Article, Link, Span
-from mtaudit.stages import classifier, coverage, models, pivot, severity, signals
+from mtaudit.stages import classifier, coverage, features, models, pivot, severity, signals
 
 
 @dataclass
@@ -134,8 +134,12 @@ def model_verdict(article: Article, evidence: list[SentenceEvidence], settings: 
         reasons.append("style profile reads as " + ", ".join(f"{KIND_WORDS.get(k, k)} {v:.2f}" for k, v in ranked))
     reasons += why
     toward = pred.probability >= det.threshold  # the features that pushed the way the detector leans, strongest first
-    reasons += [explain(n, pred.features.get(n, float("nan")), c) for n, c in pred.contributions
-                if (c > 0) == toward and abs(c) >= 0.25][:4]
+    shown = [(n, c) for n, c in pred.contributions if (c > 0) == toward and abs(c) >= 0.25][:4]
+    reasons += [explain(n, pred.features.get(n, float("nan")), c) for n, c in shown]
+    if toward and det.wordchoice is not None and any(features.family(n) == "wordchoice" for n, _ in shown):
+        words = det.wordchoice.telling(sentences)
+        if words:
+            reasons.append("word choice that reads as machine translation here: " + ", ".join(f"{w!r}" for w in words))
     reasons += base.reasons
     sent_p = pred.sentence_probabilities if len(pred.sentence_probabilities) == len(sentences) else []
     which = "reference-free"

@@ -71,6 +71,17 @@ class WordChoiceModel:
         x = hstack([v.transform(norm) for v in self._vectorisers]).tocsr()
         return np.asarray(x @ np.asarray(self.coef, dtype=np.float64)).ravel() + self.intercept
 
+    def telling(self, sentences: list[str], k: int = 5) -> list[str]:
+        """The words and word pairs that push this text most towards machine translation (their weight summed over
+        the sentences), strongest first: what a reader can see of a verdict that rests on word choice."""
+        sentences = [s for s in sentences if s.strip()]
+        if not sentences:
+            return []
+        x = self._vectorisers[0].transform([normalise(s) for s in sentences])
+        weight = np.asarray(x.sum(axis=0)).ravel() * np.asarray(self.coef[: len(self.word_vocab)], dtype=np.float64)
+        top = [i for i in np.argsort(-weight, kind="stable")[:k] if weight[i] > 0]
+        return [self.word_vocab[i] for i in top]
+
     def features(self, sentences: list[str]) -> dict[str, float]:
         """The article's ``wordchoice`` family: the mean sentence reading, its peak, and the share read as MT."""
         return features_of(self.score([s for s in sentences if s.strip()]))

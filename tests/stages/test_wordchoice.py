@@ -104,3 +104,30 @@ def test_training_lines_are_the_trained_on_half_only(shared_data: Path) -> None:
     for g in set(groups):
         pair, n = g.split(":")[1], int(g.split(":")[2])
         assert not translationese.held_out(pair, n * translationese.CHUNK + 1)
+
+
+def test_telling_names_word_ngrams_of_the_text_that_lean_towards_mt(committed: wordchoice.WordChoiceModel) -> None:
+    lines = seed_lines("002")
+    words = committed.telling(lines, k=5)
+    assert 0 < len(words) <= 5
+    text = " ".join(wordchoice.normalise(line) for line in lines).lower()
+    weight = dict(zip(committed.word_vocab, committed.coef))
+    assert all(w in text and weight[w] > 0 for w in words)
+    assert committed.telling([]) == [] and committed.telling(["  "]) == []
+
+
+def test_a_verdict_leaning_on_word_choice_names_the_words(shared_data: Path) -> None:
+    """A held-out Japanese-English MT window: the detector leans on word choice, and the reasons say which words."""
+    from mtaudit import api
+
+    path = shared_data / "wmt22_translationese" / "lines.tsv.gz"
+    if not path.exists():
+        pytest.skip(f"{path} not found")
+    text = translationese.by_text(translationese.read_lines(path))
+    w, mts, _ = [c for c in translationese.translated_windows(text, "ja-en", True, random.Random(5)) if c[1] and c[2]][3]
+    article = "\n".join(text[mts[0]][n] for n in w)
+    reasons = api.audit([article]).reports[0]["verdict"]["reasons"]
+    assert any(r.startswith("wordchoice.mean = ") and "towards MT" in r for r in reasons)
+    line = next(r for r in reasons if r.startswith("word choice that reads as machine translation here: "))
+    shown = [w.strip("'") for w in line.split(": ", 1)[1].split(", ")]
+    assert shown and all(s in wordchoice.normalise(article).lower() for s in shown)
