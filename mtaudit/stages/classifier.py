@@ -17,8 +17,11 @@ its own boundary. The rules model reads only the rare, explicit slips (literal, 
 "her export controls", "phase un", "XI"), and the two combine as a noisy OR, so a fluent article
 with a few such slips is not outvoted by its fluent style.
 
-The model is saved as plain JSON (``models/detector/detector.json``): numbers only, no
-pickle, so loading it runs no code and any version of Python can read it.
+One family of the article model is learnt rather than hand-made: the word-choice model
+(:mod:`mtaudit.stages.wordchoice`), whose reading of each sentence the article model weighs like any feature.
+
+The model is saved as plain JSON (``models/detector/detector.json``, the word-choice model beside it as gzipped
+JSON): numbers and words only, no pickle, so loading it runs no code and any version of Python can read it.
 """
 
 from __future__ import annotations

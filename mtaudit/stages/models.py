@@ -79,7 +79,7 @@ def _grouping_version() -> str:
     return str(obj.get("version", "?")) if obj else "missing"
 
 
-registry.register(Entry("detector", "mtaudit", "models/detector/detector.json", "MIT", _load_detector, _detector_version))
+registry.register(Entry("detector", "mtaudit", "models/detector/detector.json (+ wordchoice.json.gz)", "MIT", _load_detector, _detector_version))
 registry.register(Entry("coverage", "mtaudit", "models/detector/detector.json (coverage)", "MIT", _load_coverage, _coverage_version))
 registry.register(Entry("quality", "mtaudit", "models/quality/estimator.json (fallback weights.json)", "MIT", _load_quality,
                         _quality_version))
