@@ -61,6 +61,11 @@ class WordChoiceModel:
             out.append(vec)
         return out
 
+    @cached_property
+    def _weights(self) -> np.ndarray:
+        """``coef`` as an array, made once: the audit reads every article through it."""
+        return np.asarray(self.coef, dtype=np.float64)
+
     def score(self, sentences: list[str]) -> np.ndarray:
         """Each sentence's log-odds of machine rather than human translation (before any calibration)."""
         if not sentences:
@@ -69,7 +74,7 @@ class WordChoiceModel:
 
         norm = [normalise(s) for s in sentences]
         x = hstack([v.transform(norm) for v in self._vectorisers]).tocsr()
-        return np.asarray(x @ np.asarray(self.coef, dtype=np.float64)).ravel() + self.intercept
+        return np.asarray(x @ self._weights).ravel() + self.intercept
 
     def telling(self, sentences: list[str], k: int = 5) -> list[str]:
         """The words and word pairs that push this text most towards machine translation (their weight summed over
@@ -78,7 +83,7 @@ class WordChoiceModel:
         if not sentences:
             return []
         x = self._vectorisers[0].transform([normalise(s) for s in sentences])
-        weight = np.asarray(x.sum(axis=0)).ravel() * np.asarray(self.coef[: len(self.word_vocab)], dtype=np.float64)
+        weight = np.asarray(x.sum(axis=0)).ravel() * self._weights[: len(self.word_vocab)]
         top = [i for i in np.argsort(-weight, kind="stable")[:k] if weight[i] > 0]
         return [self.word_vocab[i] for i in top]
 
