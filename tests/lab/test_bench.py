@@ -54,8 +54,11 @@ def test_smoke_run_on_two_seeds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     ratios = figures["ratios"]
     for key in ("pipeline_vs_bertscore_per_sentence", "pipeline_vs_chrf_per_sentence", "bertscore_vs_chrf"):
         assert isinstance(ratios[key], float) and ratios[key] > 0, key
-    assert ratios["pipeline_vs_bertscore_per_sentence"] == pytest.approx(
-        figures["audit_wall_s"] / figures["baselines"]["bertscore"]["wall_s"], rel=0.02)
+    wall, bert = figures["audit_wall_s"], figures["baselines"]["bertscore"]["wall_s"]
+    # the ratio is the unrounded times' rounded to 2 decimals; audit_wall_s is rounded to 2 and bert-score's time to 3,
+    # which on a warm two-article run (half a second) is a percent each
+    slack = 1.05 * (0.005 + 0.005 / bert + wall * 0.0005 / bert**2)  # 5%: bert is itself the rounded time
+    assert ratios["pipeline_vs_bertscore_per_sentence"] == pytest.approx(wall / bert, abs=slack)
     summary: dict[str, Any] = bench.summarise([{**figures, "articles_requested": 5}])
     assert summary["targets"]["seeds_warm_s"]["value"] == figures["audit_wall_s"]
     bench.print_tables({"sizes": [figures], "summary": summary})
