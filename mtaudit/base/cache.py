@@ -63,13 +63,18 @@ class Cache:
 
     def fetch_json(self, keys: list[str], compute: Callable[[list[int]], list[Any]]) -> list[Any]:
         """:meth:`fetch` for values stored as JSON."""
-        return self.fetch(keys, compute, lambda v: json.dumps(v).encode(), json.loads)
+        return self.fetch(keys, compute, _json_bytes, json.loads)
 
     def get_json(self, keys: list[str]) -> dict[str, Any]:
         return {k: json.loads(v) for k, v in self.get_many(keys).items()}
 
     def put_json(self, items: dict[str, Any]) -> None:
-        self.put_many([(k, json.dumps(v).encode()) for k, v in items.items()])
+        self.put_many([(k, _json_bytes(v)) for k, v in items.items()])
+
+
+def _json_bytes(value: Any) -> bytes:
+    """How a JSON value is stored: one encoding for ``put_json`` and ``fetch_json``."""
+    return json.dumps(value).encode()
 
 
 _OPEN: dict[Path, Cache] = {}
