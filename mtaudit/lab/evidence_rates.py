@@ -64,20 +64,16 @@ def table(rows: list[dict[str, Any]], rate_from: str = RATE_FROM, alpha: float =
     base = [r for r in rows if r["kind"] == rate_from]
     rate = sum(r["sure"] for r in base) / max(1, sum(r["n"] for r in base))
 
-    def passes(r: dict[str, Any]) -> tuple[bool, bool]:
-        today = r["sure"] >= detect.STRONG_SENTENCES
-        return today, today and tail(r["sure"], r["n"], rate) <= alpha
-
     kinds: dict[str, Any] = {}
     for kind in dict.fromkeys(r["kind"] for r in rows):
         rs = [r for r in rows if r["kind"] == kind]
-        judged = [r for r in rs if r["p"] >= 0.5]
+        today = [r["sure"] >= detect.STRONG_SENTENCES for r in rs]
+        scaled = [t and tail(r["sure"], r["n"], rate) <= alpha for r, t in zip(rs, today)]
         sentences = sum(r["n"] for r in rs)
         kinds[kind] = {
             "documents": len(rs), "sentences": sentences, "sure_share": round(sum(r["sure"] for r in rs) / max(1, sentences), 4),
-            "rule_share": round(sum(passes(r)[0] for r in rs) / len(rs), 4),
-            "scaled_rule_share": round(sum(passes(r)[1] for r in rs) / len(rs), 4),
-            "read_mt": len(judged), "rule_read_mt": sum(passes(r)[0] for r in judged),
+            "rule_share": round(sum(today) / len(rs), 4), "scaled_rule_share": round(sum(scaled) / len(rs), 4),
+            "read_mt": sum(r["p"] >= 0.5 for r in rs), "rule_read_mt": sum(t for r, t in zip(rs, today) if r["p"] >= 0.5),
         }
     return {"rate_from": rate_from, "original_rate": round(rate, 4), "alpha": alpha, "sure_at": detect.STRONG_SENTENCE,
             "rule_needs": detect.STRONG_SENTENCES, "kinds": kinds}
