@@ -93,15 +93,15 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m mtaudit.lab.evidence_rates", description=__doc__.split("\n\n")[0])
     ap.add_argument("folder", nargs="?", default=str(makedata.DEFAULT_OUT), help="mtaudit make-data's folder")
     ap.add_argument("--per", type=int, default=50, help="documents of each kind (seeded draw)")
-    ap.add_argument("--kinds", default=",".join(KINDS), help=f"kinds to read (default {','.join(KINDS)})")
+    ap.add_argument("--kinds", default=",".join(KINDS), help=f"kinds to read (default {','.join(KINDS)}; {RATE_FROM} is always read: the scaled rule's rate)")
     ap.add_argument("--json", action="store_true", help="print the result as JSON")
     args = ap.parse_args(argv)
     folder = Path(args.folder)
     if not (folder / "docs.jsonl").exists():
         print(f"{folder}: no docs.jsonl (run `mtaudit make-data` first)", file=sys.stderr)
         return 2
-    kinds = tuple(k for k in args.kinds.split(",") if k)
-    result = table(read(folder, kinds, args.per, load_settings()), RATE_FROM if RATE_FROM in kinds else kinds[-1])
+    kinds = tuple(dict.fromkeys([*(k for k in args.kinds.split(",") if k), RATE_FROM]))  # the originals' rate is always read
+    result = table(read(folder, kinds, args.per, load_settings()))
     print(json.dumps(result, indent=2) if args.json else markdown(result))
     return 0
 
