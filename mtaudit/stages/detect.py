@@ -167,7 +167,7 @@ def model_verdict(article: Article, evidence: list[SentenceEvidence], settings: 
 # more for a false alarm than for a miss. Sure at 0.7 would have backed the original; at 0.9, 26 round trips.
 # Reference-free spans that originals carry too (rare_word 14 of 44 originals, capitalisation 7, lm_spike 3) are not
 # checkable evidence. Refit when the signals or the sentence model change. How often each kind of text carries sentences
-# the sentence model is sure of (originals 6-7% of sentences, round trips 37-49%, neural MT 5-7%): `python -m
+# the sentence model is sure of (originals 5.6-6.5% of sentences, round trips 37-49%, neural MT 4.6-7.0%): `python -m
 # mtaudit.lab.evidence_rates`, figures in docs/figures.md (Verdict levels).
 CHECKABLE = ("name_mismatch", "name_as_word", "collocation", "wording", "foreign_leftover", "calque", "pronoun_gender",
              "day_of_month")  # span kinds a person can check outside the article's own style
