@@ -271,6 +271,7 @@ def signature(settings: Settings) -> str:
     return (
         f"{model}|spans:evidence-noisy-or|signals:{'+'.join(signals.SIGNALS)}|{severity.signature()}|sent_thr:{settings.sentence_threshold}"
         f"|art_thr:{settings.article_threshold}|rare_zipf:{settings.rare_zipf}|name_sim:{settings.name_similarity}"
+        f"|name_sound:{signals.SOUND_WEIGHT}+key+anchor{signals.ANCHORED_SIMILARITY}"
         f"|colloc:{settings.collocation_min_count}/{settings.collocation_lm_gap}nats-in-sentence|wording:{settings.wording_lm_gap}nats"
         f"|contradicted_sentences:{CONTRADICTED_SENTENCES}"
         f"|sentence_lm:{settings.sentence_lm}|mt_prior:{settings.mt_prior:g}"

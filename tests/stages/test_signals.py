@@ -388,11 +388,31 @@ def test_name_mismatch_transliterated_names(ours: str, others: list[str], expect
     assert _names_found(ours, others, aligned=True) == expected
 
 
-def test_name_mismatch_by_sound_needs_aligned_sentences() -> None:
-    """By their letters alone (no aligned sentence of two outlets writes the name), Hurtan~Horton 0.67 is not one name."""
-    ours = "Police said Zoramo Hurtan was shot outside a school in Brownsville."
-    assert _names_found(ours, HORTON, aligned=False) == []
-    assert _names_found(ours, HORTON, aligned=True) == [("Zoramo Hurtan", "Zurana Horton")]
+POTTER = ["Daniel Radcliffe, who plays Harry Potter, is in the film.", "Fans of Harry Potter queued all night."]
+CAVALIERS = ["The Cavaliers lost at home to the Hawks.", "Cleveland Cavaliers fans booed."]
+THOMAS = ["Pierre Thomas ran for 80 yards.", "Saints running back Pierre Thomas scored twice."]
+
+
+@pytest.mark.parametrize(
+    "ours,others,aligned,expected",
+    [
+        # sound keys alike but not equal (Cafaliaso~Cavaliers: kafarasa, kafarars): by their letters alone (0.67) unless
+        # aligned sentences of two outlets write the name
+        ("The Cafaliaso lost at home.", CAVALIERS, False, []),
+        ("The Cafaliaso lost at home.", CAVALIERS, True, [("Cafaliaso", "Cavaliers")]),
+        # the same sound key, every sound in place, counts without them, even first in a sentence (Hurtan, Horton: artan)
+        ("Police said Zoramo Hurtan was shot outside a school in Brownsville.", HORTON, False, [("Zoramo Hurtan", "Zurana Horton")]),
+        ("Hurtan was shot outside a school in Brownsville.", HORTON, False, [("Hurtan", "Horton")]),
+        # a neighbour of ours is their name's word in its place: looser spelling will do (Pelr~Pierre 0.60, Padta~Potter)
+        ("Pelr Thomas was placed on injured reserve.", THOMAS, False, [("Pelr", "Pierre")]),
+        ("Fans of Harry Padta queued again.", POTTER, False, [("Padta", "Potter")]),
+        # ... but a name English knows stays a name of its own (Pilar~Pierre by sound 0.72)
+        ("Pilar Thomas was placed on injured reserve.", THOMAS, True, []),
+        ("Pelr was placed on injured reserve.", THOMAS, False, []),  # no neighbour to anchor it: letters alone, 0.60
+    ],
+)
+def test_name_mismatch_by_sound(ours: str, others: list[str], aligned: bool, expected: list[tuple[str, str]]) -> None:
+    assert _names_found(ours, others, aligned=aligned) == expected
 
 
 def _names_found(ours: str, others: list[str], aligned: bool) -> list[tuple[str, str | None]]:
