@@ -81,7 +81,8 @@ def name_similarity(a: str, b: str) -> float:
 # (_best_match) brought them back to 2, and the tune half to 95 of 107. Then (2026-12-07, same tune half): an equal
 # sound key counts without aligned sentences and first in a sentence (Klevalend, Hurtan), and a word whose neighbour is
 # the name's own neighbour in the outlets' way of writing it needs only ANCHORED_SIMILARITY (Pelr Thomas: Pierre
-# Thomas): 99 of 107, none wrong, the originals' spans unchanged (9, 1 of them a name); the other half 98 -> 102 of 127.
+# Thomas); and an acronym (PDT) no longer ends the search for a word: 100 of 107, none wrong, the originals' spans
+# unchanged (9, 1 of them a name); the other half 98 -> 102 of 127.
 SOUND_WEIGHT = 0.5  # share of the sound key's similarity in a name's spelling similarity (the rest: the letters')
 LINKED_BONUS = 0.05  # a name the aligned sentences write counts this much more alike (as before issue 31)
 SUPPORT_BONUS = 0.02  # ranking only: per doubling of the outlets that write a name (Cheeks, 6 outlets, over Chris, 2)
@@ -260,6 +261,8 @@ def _best_match(ctx: Context, chunk: list[Token], pos: int) -> tuple[int, int, l
         if any(name_key(o) != name_key(name) and len(ctx.story.vocab.get(name_key(o), ())) == 1 and _other_spelling(o, name)
                and name_similarity(name, o) >= ctx.settings.name_similarity for _, _, o in ranked):
             return None  # Hormouzgan (one outlet), Hormozgan (three): the outlets vary, and ours, Hormuzgan, is one more variant
+        if name.isupper() and len(name) <= 5 and not tok.text.isupper():
+            continue  # an acronym is no spelling of a word (PDT, 0.80 by letters, hid Potter from Padta): the next one
         if not _other_spelling(tok.text, name):
             return None  # ours is built on a name they write (Somalian on Somali): no garbling, whatever comes next
         extents, refused = [], False

@@ -406,6 +406,8 @@ THOMAS = ["Pierre Thomas ran for 80 yards.", "Saints running back Pierre Thomas 
         # a neighbour of ours is their name's word in its place: looser spelling will do (Pelr~Pierre 0.60, Padta~Potter)
         ("Pelr Thomas was placed on injured reserve.", THOMAS, False, [("Pelr", "Pierre")]),
         ("Fans of Harry Padta queued again.", POTTER, False, [("Padta", "Potter")]),
+        # an acronym the outlets write (PDT: 0.80 by letters) is no spelling of ours and hides nothing
+        ("Fans of Harry Padta queued again.", [*POTTER, "Updated 1:32 PM PDT by the desk."], False, [("Padta", "Potter")]),
         # ... but a name English knows stays a name of its own (Pilar~Pierre by sound 0.72)
         ("Pilar Thomas was placed on injured reserve.", THOMAS, True, []),
         ("Pelr was placed on injured reserve.", THOMAS, False, []),  # no neighbour to anchor it: letters alone, 0.60
