@@ -261,7 +261,7 @@ def _best_match(ctx: Context, chunk: list[Token], pos: int) -> tuple[int, int, l
         if any(name_key(o) != name_key(name) and len(ctx.story.vocab.get(name_key(o), ())) == 1 and _other_spelling(o, name)
                and name_similarity(name, o) >= ctx.settings.name_similarity for _, _, o in ranked):
             return None  # Hormouzgan (one outlet), Hormozgan (three): the outlets vary, and ours, Hormuzgan, is one more variant
-        if name.isupper() and len(name) <= 5 and not tok.text.isupper():
+        if _acronym(name) and not tok.text.isupper():
             continue  # an acronym is no spelling of a word (PDT, 0.80 by letters, hid Potter from Padta): the next one
         if not _other_spelling(tok.text, name):
             return None  # ours is built on a name they write (Somalian on Somali): no garbling, whatever comes next
@@ -305,6 +305,11 @@ def _possessive_as(ours: str, words: list[str]) -> list[str]:
     return words[:-1] + [base + mark.group() if mark else base]
 
 
+def _acronym(name: str) -> bool:
+    """A short all-capital name (GPS, PDT): spelt letter by letter, never a transliteration's spelling of a word."""
+    return name.isupper() and len(name) <= 5
+
+
 def _other_spelling(ours: str, theirs: str) -> bool:
     """Whether ``ours`` may be a garbled spelling of ``theirs``, rather than another word built on it.
 
@@ -315,7 +320,7 @@ def _other_spelling(ours: str, theirs: str) -> bool:
     coverage stories (each article as written and round-tripped), 41 name spans fell on the
     original's own spelling; this and the two-outlet rule leave 4 (and 13 of the 18 right ones).
     """
-    if theirs.isupper() and len(theirs) <= 5:
+    if _acronym(theirs):
         return False
     a, b = fold(ours).removesuffix("'s"), fold(theirs).removesuffix("'s")
     short, long = sorted((a, b), key=len)
