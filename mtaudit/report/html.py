@@ -42,6 +42,7 @@ KIND_LABELS = {
     "pronoun_gender": "pronoun of the wrong gender",
     "day_of_month": "day of the month with no month",
     "calque": "Chinese news phrasing, word for word",
+    "romance_calque": "Romance construction, word for word",
     "lm_spike": "surprising to a language model",
 }
 SCORE_LABELS = {"chrf": "chrF++", "bleu": "BLEU", "ter": "TER", "semantic": "semantic", "quality": "quality"}

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mtaudit.stages import features as feats
+from mtaudit.stages import signals
 from mtaudit.text import lexicon
 
 # A name read as a word through one language: the word English shows -> (language, how).
@@ -103,6 +104,11 @@ def guess(spans: list[dict[str, Any]], sentences: list[str], features: dict[str,
         if kind == "calque":
             score["zh"] += 0.5
             evidence.append(f"{sp['text']!r}: Chinese news phrasing kept word for word")
+        if kind == "romance_calque":
+            langs = signals.romance_languages(sp.get("text", ""))
+            for lang in langs:
+                score[lang] += 0.5 / len(langs)
+            evidence.append(f"{sp['text']!r}: a Romance construction kept word for word ({', '.join(langs)})")
         if kind == "name_mismatch" and sp.get("suggestion"):
             rules = arabic_mangling(sp["text"], sp["suggestion"])
             if rules:

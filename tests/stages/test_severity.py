@@ -30,6 +30,8 @@ def span(text: str, kind: str, support: int = 0) -> Span:
     (span("With", "capitalisation"), "minor"),
     (span("counselor", "lm_spike"), "minor"),
     (span("relevant departments", "calque"), "minor"),
+    (span("the his", "romance_calque"), "minor"),  # "the his wedding": grammar, the meaning survives
+    (span("actrizde33años", "foreign_leftover"), "major"),  # a phrase left untranslated
 ])
 def test_grades(sp: Span, grade: str) -> None:
     assert severity.grade(sp) == grade

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from mtaudit.base.settings import Settings
-from mtaudit.stages import features, ingest, pivot, signals
+from mtaudit.stages import detect, features, ingest, pivot, signals
 from mtaudit.stages.signals import Context, StoryIndex
 from mtaudit.text import lexicon
 from tests.conftest import SEEDS
@@ -48,7 +48,7 @@ def test_signal_finds_the_damage_in_002(fn: Any, needle: str, span_text: str, su
 
 @pytest.mark.parametrize("prefix", ["001", "003", "004"])
 @pytest.mark.parametrize("fn", [signals.foreign_leftover, signals.pronoun_gender, signals.day_of_month, signals.calque,
-                                signals.capitalisation])
+                                signals.romance_calque, signals.capitalisation])
 def test_reference_free_signals_quiet_on_original_english(prefix: str, fn: Any) -> None:
     article = seed_article(prefix)
     found = [s.text for sent in article.sentences for s in fn(Context(article, sent, [], StoryIndex(), Settings()))]
@@ -149,6 +149,61 @@ def test_chinese_news_phrasing_kept_word_for_word(sentence: str, found: list[str
     assert [sp.text for sp in sorted(spans, key=lambda sp: sp.start)] == found
     assert all(sentence[sp.start : sp.end] == sp.text and sp.kind == "calque" and "word for word" in sp.reason for sp in spans)
     assert all(sp.weight == (0.15 if "netizen" in sp.text else 0.3) for sp in spans)  # English China coverage says netizens too
+
+
+@pytest.mark.parametrize(
+    "sentence,found",
+    [
+        # Apertium round trips of ECB+ articles (the detector's training side): each construction of ROMANCE_CALQUES
+        ("Mothers cancelled only months before the his wedding.", ["the his"]),
+        ("John Jenkin, 23, was arrested tomorrow of Saturday after police found two dead women in a house.",
+         ["tomorrow of Saturday"]),
+        ("The actress, 26, checked in night of late Thursday, reports of TMZ.", ["night of late"]),
+        ("Lohan checked out morning of Thursday of Centre of Recovery.", ["morning of Thursday"]),
+        ("The Red Sox made the offer at Friday, a report said.", ["at Friday"]),
+        ("The dozens gathered to remember of 16 years Kimani Grey.", ["of 16 years Kimani"]),
+        ("Published: April 16, 2013 9: 09 I AM", ["9: 09 I AM"]),
+        ("The two men were charged with murder of degree in the death of the mother.", ["murder of degree"]),
+        # English news: the same words in other roles
+        ("He said that his family was safe and that their house stood.", []),
+        ("Harrison did not play in Thursday night's 31-24 win over Jacksonville.", []),
+        ("The vote comes at Sunday's meeting, on the morning of the election.", []),
+        ("Tornadoes struck from the evening of Friday the 10th through the next day.", []),  # WMT22 ja-en human
+        ("He served a sentence of 20 years in prison, police said at 9:09 a.m.", []),
+        ("I am sure the charge is first-degree murder, she said.", []),
+    ],
+)
+def test_romance_constructions_kept_word_for_word(sentence: str, found: list[str]) -> None:
+    article = _one_sentence("r", sentence)
+    spans = signals.romance_calque(Context(article, article.sentences[0], [], StoryIndex(), Settings()))
+    assert [sp.text for sp in sorted(spans, key=lambda sp: sp.start)] == found
+    assert all(sentence[sp.start : sp.end] == sp.text and sp.kind == "romance_calque" and "word for word" in sp.reason
+               and sp.weight >= detect.CHECKABLE_WEIGHT for sp in spans)  # each is evidence a person can check
+
+
+@pytest.mark.parametrize(("text", "found"), [
+    ("The actrizde33años rep Jack Ketsoyan told the magazine.", ["actrizde33años"]),  # Spanish round trip
+    ("15 dedesembre of 2008 at 1: 00pm CST", ["dedesembre"]),  # Catalan round trip
+    ("The disease is neurodegenerative, and it degenerates in December.", []),  # de + "gener" inside English words
+])
+def test_foreign_leftover_glued_phrases(text: str, found: list[str]) -> None:
+    article = _one_sentence("g", text)
+    ctx = Context(article, article.sentences[0], [], StoryIndex(), Settings())
+    spans = signals.foreign_leftover(ctx)
+    assert [sp.text for sp in spans] == found
+    assert all(sp.kind == "foreign_leftover" and sp.weight >= detect.CHECKABLE_WEIGHT for sp in spans)
+    together = signals.run_all(ctx, second_opinion=False)  # rare_word runs first and would take the glued word
+    assert [sp.kind for sp in together if sp.text in found] == ["foreign_leftover"] * len(found)
+
+
+def test_pivot_guess_romance_from_constructions() -> None:
+    """The constructions point to the languages that have them, and only together with other evidence to one."""
+    spans = [{"kind": "romance_calque", "text": "the his"}, {"kind": "romance_calque", "text": "the her"},
+             {"kind": "romance_calque", "text": "the their"}]
+    g = pivot.guess(spans, ["Mothers cancelled only months before the his wedding."])
+    assert any("Romance construction" in e for e in g.evidence)
+    assert g.scores["ca"] == g.scores["pt"] == g.scores["it"] > 0 and "zh" not in g.scores
+    assert g.language is None  # the construction is Catalan, Portuguese or Italian alike: no one language is named
 
 
 def test_pivot_guess_chinese_from_phrasing_and_dates() -> None:
