@@ -66,5 +66,3 @@ def release_memory() -> None:
     trim = _libc("malloc_trim")
     if trim is not None:
         trim(0)
-
-

@@ -44,6 +44,4 @@ def main(
     """mtaudit: a machine-translation quality auditor for news."""
 
 
-
-
 app.callback()(main)

@@ -78,7 +78,6 @@ def audit(
     raise typer.Exit(result.exit_code)
 
 
-
 def print_table(frame: Any) -> None:
     table = Table(title="mtaudit", show_lines=False)
     for col in ("source", "verdict", "probability", "flagged", "critical", "chrF++", "semantic"):
@@ -94,5 +93,3 @@ def print_table(frame: Any) -> None:
             str(row.critical_spans), cell(row.mean_chrf, 1), cell(row.mean_semantic, 2),
         )
     out.print(table)
-
-

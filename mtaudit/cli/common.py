@@ -96,5 +96,3 @@ def cell(value: Any, digits: int) -> str:
 
 def num(value: float | None, digits: int = 3) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
-
-

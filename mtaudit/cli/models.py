@@ -53,5 +53,3 @@ def models(
     if write:
         registry.write_manifest(own_models.MODELS_DIR / "manifest.json")
     raise typer.Exit(exits.USAGE if failed else exits.CLEAN)
-
-

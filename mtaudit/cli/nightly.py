@@ -85,5 +85,3 @@ def nightly(
             highlight=False,
         )
     raise typer.Exit(result.exit_code)
-
-

@@ -69,5 +69,3 @@ def report_command(
         print_table(frame.astype(object).where(frame.notna(), None))
         err.print(f"wrote {len(written)} files to {target}/" + (f"; open {Path(target) / 'index.html'}" if html else ""))
     raise typer.Exit(exits.PARTIAL if unreadable else exits.CLEAN)
-
-

@@ -147,5 +147,3 @@ def train(folder: Path, detector: Any, settings: Any, progress: Progress | None 
     t0 = time.time()
     rows = featurise(stories, detector, settings, progress)
     return fit(rows, seconds=round(time.time() - t0, 1))
-
-

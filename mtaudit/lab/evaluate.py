@@ -29,51 +29,7 @@ from mtaudit.stages import classifier
 LABELS = {"machine_translation": 1, "human_translation": 0, "original_english": 0}
 
 
-
-
-
-
-
-
-
-
 text_sha = makedata.text_sha
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 
 
 # --- evaluating any JSONL file --------------------------------------------------------------------
@@ -234,16 +190,4 @@ def write_predictions(preds: list[dict[str, Any]], path: Path) -> None:
     write_text(path, buf.getvalue())
 
 
-
-
 # --- model card ----------------------------------------------------------------------------------
-
-
-
-
-
-
-
-
-
-

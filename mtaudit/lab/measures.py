@@ -51,5 +51,3 @@ def ece(y: np.ndarray, p: np.ndarray, bins: int = 10, balanced: bool = False, pr
 
 def finite(x: float | None) -> bool:
     return x is not None and not math.isnan(x)
-
-

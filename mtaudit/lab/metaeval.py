@@ -48,7 +48,6 @@ FEATURES = list(dict.fromkeys(FEATURES_FAST + FEATURES_FULL))  # every feature e
 ERROR_FREE = -0.5  # MQM above this: no error (minor punctuation, -0.1, aside)
 
 
-
 def load(path: Path) -> pd.DataFrame:
     """The table as the data README says to read it; ``hyp`` and ``ref_A`` are required."""
     frame = pd.read_csv(path, sep="\t", keep_default_na=False, na_values=[""])

@@ -239,5 +239,3 @@ def wordchoice_card(det: classifier.Detector) -> list[str]:
 def write_card(det: classifier.Detector, folder: Path) -> None:
     write_text(Path(folder) / "MODEL_CARD.md", card_text(det))
     write_json(Path(folder) / "metrics.json", det.meta.get("metrics", {}))
-
-

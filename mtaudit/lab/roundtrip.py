@@ -77,7 +77,6 @@ def roundtrip(lines: list[str], pivot: str = "spa") -> list[str]:
     return [clean(line) for line in translate(translate(lines, there), back)]
 
 
-
 # --- FreeDict literal substitution -------------------------------------------------------
 
 DICT_DIR = "/usr/share/dictd"

@@ -485,5 +485,3 @@ def seed_probabilities(det: classifier.Detector, settings: Settings, folder: Pat
         if article is not None:
             out[path.name[:3]] = round(det.predict([s.text for s in article.sentences], settings).probability, 4)
     return out
-
-

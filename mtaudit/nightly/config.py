@@ -152,5 +152,3 @@ def load_config(path: Path) -> NightlyConfig:
         feeds=tuple(feeds), out=local(table["out"], "out"), state=local(table["state"], "state"),
         http=FetchSettings(**http_kw), settings=settings, source=path, **kw,
     )
-
-

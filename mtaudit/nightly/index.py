@@ -94,8 +94,6 @@ def index_markdown(doc: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-
-
 def write_index(out: Path, doc: dict[str, Any]) -> dict[str, str]:
     """``<out>/runs/<run_id>.json``, ``.md`` and ``.html``, each atomic; the JSON lands last."""
     runs = out / "runs"
@@ -105,5 +103,3 @@ def write_index(out: Path, doc: dict[str, Any]) -> dict[str, str]:
     atomic.write_text(Path(paths["html"]), page)
     atomic.write_json(Path(paths["json"]), doc)
     return paths
-
-

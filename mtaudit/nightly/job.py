@@ -47,23 +47,8 @@ from mtaudit.stages import ingest, pipeline, stories
 log = logging.getLogger(__name__)
 
 
-
 # item notes that are business as usual, not trouble: logged at DEBUG (--verbose), kept out of cron mail
 _ROUTINE = {"W_DUPLICATE", "W_HTML", "W_ENCODING"}
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 
 
 @dataclass
@@ -530,8 +515,6 @@ class _Night:
         return len(rows)
 
 
-
-
 def night_feed(report: FeedReport, earlier: list[dict[str, Any]], problems: list[dict[str, str]]) -> FeedReport:
     """One feed's night: this run's report merged with what the night's earlier (killed or failed) runs got from it.
 
@@ -584,19 +567,6 @@ def stable_story_ids(story_of: dict[str, str | None], known: dict[str, str | Non
             if a in known and known[a] is None:
                 adopted[a] = chosen
     return out, adopted
-
-
-
-
-
-
-
-
-
-
-
-
-
 
 
 # ---- the run --------------------------------------------------------------------------------------------

@@ -31,5 +31,3 @@ def run_lock(path: Path) -> Iterator[None]:
         yield
     finally:
         os.close(fd)  # releases the lock; the file stays (removing it would race with a waiting run)
-
-

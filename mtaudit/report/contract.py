@@ -91,5 +91,3 @@ def summary_frame(reports: list[dict[str, Any]]) -> pd.DataFrame:
 def flagged_by(sentence: dict[str, Any]) -> list[str]:
     """What flagged a report sentence; reports written before the sentence model could flag carry no ``flagged_by``."""
     return sentence.get("flagged_by") or (["spans"] if sentence["flagged"] else [])
-
-

@@ -62,5 +62,3 @@ def markdown(report: dict[str, Any]) -> str:
         lines.append("")
     lines += ["---", "", f"Signature: `{report['signature']}`", ""]
     return "\n".join(lines)
-
-

@@ -22,22 +22,6 @@ SUMMARY_FILES = ("summary.csv", "summary.parquet", "summary.json")
 INDEX_FILE = "index.html"
 
 
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 def write_article(report: dict[str, Any], out: Path, formats: tuple[str, ...] = ("json", "md")) -> list[Path]:
     """Write one article's report files; the JSON lands last, so its presence means 'done'."""
     out = Path(out)

@@ -50,22 +50,3 @@ def combine(model: dict[str, Any] | None, p_model: float, spans: list[Span], has
             else "other outlets contradict none of its names, phrases or words")
     return p, [f"coverage model (fitted on {model.get('n', '?')} ECB+ articles): {what}; "
                f"detector {p_model:.3f} -> {p:.3f}"]
-
-
-
-
-
-
-
-
-# --- the fit, run by `mtaudit train` --------------------------------------------------------------
-
-
-
-
-
-
-
-
-
-

@@ -44,16 +44,6 @@ def choose(engine: str | None, workers: int | None, settings: Settings) -> str:
     return "dask" if settings.dask_scheduler or workers else "local"
 
 
-
-
-
-
-
-
-
-
-
-
 def partition(articles: list[Article], story_of: dict[str, str | None], parts: int) -> list[list[Article]]:
     """Cut a batch into at most ``parts`` lists that keep each story whole.
 

@@ -146,4 +146,3 @@ def repair(article: Article, sentence: Sentence, spans: list[Span]) -> str | Non
             new = new[:1].upper() + new[1:]
         text = text[:a] + new + text[b:]
     return text if text != sentence.text else None
-

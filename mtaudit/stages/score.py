@@ -654,7 +654,3 @@ def quality_signature(use_lm: bool = False, settings: Settings | None = None) ->
 def mean(values: list[float | None]) -> float | None:
     vals = [v for v in values if v is not None]
     return round(float(np.mean(vals)), 4) if vals else None
-
-
-
-
