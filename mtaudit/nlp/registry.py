@@ -47,6 +47,8 @@ def offline() -> None:
 
 
 def pick_device(device: str = "auto") -> str:
+    if device == "auto" and _cpu_build():
+        return "cpu"  # a CPU build of torch runs on nothing else: known without importing it (1.6 s of a warm audit)
     import torch  # torch loads with the first model, not on import (start-up time)
 
     if device == "auto":
@@ -65,6 +67,12 @@ def lm_dtype(precision: str = "auto", device: str = "auto") -> str:
     that for speed, and every LM signature names the type that ran.
     """
     return "float32" if precision == "auto" else precision
+
+
+@cache
+def _cpu_build() -> bool:
+    """Whether the installed torch is a CPU build ("2.13.0+cpu")."""
+    return package_version("torch").endswith("+cpu")
 
 
 def package_version(dist: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import pickle
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
@@ -16,7 +17,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from mtaudit.base.settings import Settings
+from mtaudit.base.atomic import write_bytes
+from mtaudit.base.settings import Settings, cache_root
 from mtaudit.base.types import Article, Problem
 from mtaudit.text import segment
 
@@ -117,15 +119,40 @@ def html_to_text(html: str) -> str | None:
     return trafilatura.extract(html, include_comments=False, include_tables=False, favor_precision=True)
 
 
-@lru_cache(maxsize=1)
-def _langid() -> Any:
-    from langid.langid import LanguageIdentifier, model  # langid loads its model on import: only language checks pay it
+@lru_cache(maxsize=4)
+def _langid(cache: Path | None = None) -> Any:
+    """langid's identifier. Decoding its packed model takes 1.5-3 s, a quarter of a warm audit of the seeds, so the
+    decoded tables are kept in the cache folder, keyed by langid's version, and read back in milliseconds."""
+    from langid.langid import LanguageIdentifier  # langid loads its model on import: only language checks pay it
 
-    return LanguageIdentifier.from_modelstring(model, norm_probs=True)
+    path = cache / "langid" / f"langid-{_langid_version()}.pickle" if cache is not None else None
+    if path is not None and path.exists():
+        try:
+            return LanguageIdentifier(*pickle.loads(path.read_bytes()), norm_probs=True)  # our own file, written below
+        except Exception:  # a damaged or foreign file: decode the model again and write it anew
+            pass
+    from langid.langid import model
+
+    ident = LanguageIdentifier.from_modelstring(model, norm_probs=True)
+    if path is not None:
+        tables = (ident.nb_ptc, ident.nb_pc, ident.nb_numfeats, ident.nb_classes, ident.tk_nextmove, ident.tk_output)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_bytes(path, pickle.dumps(tables, protocol=pickle.HIGHEST_PROTOCOL))
+        except OSError:  # a read-only cache folder costs time, not the answer
+            pass
+    return ident
 
 
-def detect_language(text: str) -> tuple[str, float]:
-    lang, prob = _langid().classify(text[:5000])
+def _langid_version() -> str:
+    from importlib.metadata import version  # read once, with the first language check
+
+    return version("langid")
+
+
+def detect_language(text: str, settings: Settings | None = None) -> tuple[str, float]:
+    """langid's language code and probability for ``text`` (its first 5,000 characters)."""
+    lang, prob = _langid(cache_root(settings) if settings is not None else None).classify(text[:5000])
     return str(lang), float(prob)
 
 
@@ -209,7 +236,7 @@ def parse(text: str, source: str, settings: Settings, extra: dict[str, Any] | No
 
     words = sum(len(text[a:b].split()) for a, b in prose)
     sample = " ".join(text[a:b] for a, b in prose)
-    lang, prob = detect_language(sample)
+    lang, prob = detect_language(sample, settings)
     meta["language"] = {"code": lang, "probability": round(prob, 4), "by": "langid"}
     # language before length: Chinese or Japanese prose has no spaces, so 500 characters count as one "word"
     if lang != settings.language and prob >= 0.9 and len(sample) >= LANGUAGE_MIN_CHARS:

@@ -315,3 +315,22 @@ def test_a_text_longer_than_any_article_is_audited_on_its_first_sentences(settin
     assert art.sentences[-1].text.startswith(f"The council met on day {settings.max_sentences - 1} ")
     short, problems = ingest.parse(text[:4000], "short.txt", settings)
     assert short is not None and "truncated" not in short.meta and not problems
+
+
+def test_language_identifier_is_read_back_from_the_cache_folder(tmp_path: Path) -> None:
+    """The decoded langid tables are kept on disk (start-up time); read back, or rebuilt over a damaged file, they
+    give the same answers as langid's own model."""
+    settings = Settings(cache_dir=str(tmp_path))
+    texts = [SEED_001[:600], FRENCH, "Der Präsident sagte am Dienstag, die Gespräche würden weitergehen."]
+    fresh = [ingest.detect_language(t) for t in texts]  # no cache folder: langid's packed model
+    ingest._langid.cache_clear()
+    written = [ingest.detect_language(t, settings) for t in texts]
+    (stored,) = (tmp_path / "langid").glob("langid-*.pickle")
+    ingest._langid.cache_clear()
+    read_back = [ingest.detect_language(t, settings) for t in texts]
+    stored.write_bytes(b"not a pickle")
+    ingest._langid.cache_clear()
+    rebuilt = [ingest.detect_language(t, settings) for t in texts]
+    assert [lang for lang, _ in fresh] == ["en", "fr", "de"]
+    assert written == read_back == rebuilt == fresh
+    assert stored.stat().st_size > 1_000_000  # written anew over the damaged file
