@@ -164,8 +164,8 @@ def diff(before: str, after: str) -> list[dict[str, str]]:
 def _tip(sp: dict[str, Any], sources: dict[str, str]) -> str:
     label = KIND_LABELS.get(sp["kind"], sp["kind"].replace("_", " "))
     parts = [f"{label} ({sp['severity']})" if sp.get("severity") else label]
-    if sp.get("suggestion"):
-        parts.append(f"others write “{sp['suggestion']}”")
+    if sp.get("suggestion"):  # backed by other outlets, or a fix English itself gives ("its" for China's "her")
+        parts.append(f"{'others write' if sp.get('support') else 'English writes'} “{sp['suggestion']}”")
     if sp.get("support"):
         parts.append("backed by " + ", ".join(outlet(sources.get(a, a)) for a in sp["support"]))
     return " · ".join(parts)

@@ -73,7 +73,8 @@ def evidence_verdict(evidence: list[SentenceEvidence], settings: Settings) -> Ve
     spans = [s for e in evidence for s in e.spans]
     p = signals.noisy_or([0.5 * s.weight for s in spans])
     reasons = [
-        f"sentence {e.index}: {s.kind}{f' ({s.severity})' if s.severity else ''} {s.text!r}" + (f" (others: {s.suggestion!r})" if s.suggestion else "")
+        f"sentence {e.index}: {s.kind}{f' ({s.severity})' if s.severity else ''} {s.text!r}"
+        + (f" ({'others' if s.support else 'English'}: {s.suggestion!r})" if s.suggestion else "")
         for e in evidence for s in e.spans if s.weight >= 0.5
     ]
     flagged = sum(e.flagged for e in evidence)

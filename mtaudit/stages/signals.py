@@ -741,20 +741,36 @@ ROMANCE = ("es", "ca", "pt", "it", "fr")
 # round trips, 69 of 97 Catalan, 73 of 97 Galician; in none of 291 ECB+ and 223 WMT22 original texts; in 1 of 861
 # human-translation windows ("the my"; "the evening of Friday the 10th", English, is left alone). Weights from 0.5 make
 # a match checkable evidence (detect.CHECKABLE): a person can read the slip.
-ROMANCE_CALQUES: tuple[tuple[re.Pattern[str], str, str, float, tuple[str, ...]], ...] = (
-    (re.compile(r"\b(?:[Tt]he|[Aa]n?) (?:his|her|their|its|my|our|your)\b"),
-     "an article before a possessive (Catalan 'el seu', Galician and Portuguese 'o seu', Italian 'il suo')",
-     "the possessive alone ('his family')", 0.6, ("ca", "pt", "it")),
-    (re.compile(rf"\b[Tt]omorrow of (?:the )?{DAYS}\b"), "'la mañana del sábado', 'mañana' read as tomorrow",
-     "'Saturday morning'", 0.6, ("es", "ca", "pt")),
-    (re.compile(rf"(?<![Tt]he )\b(?:[Nn]ight|[Mm]orning|[Aa]fternoon|[Ee]vening) of (?:(?:late|early)\b|{DAYS}\b(?!['’]))"),
-     "'la noche del jueves', the part of the day before the day", "'Thursday night', 'late Thursday night'", 0.5, ROMANCE),
-    (re.compile(rf"\b(?:at|in) {DAYS}\b(?! (?:night|morning|afternoon|evening)\b)(?!['’])"),
-     "'el jueves', the day's article read as a preposition", "'on Thursday'", 0.5, ROMANCE),
-    (re.compile(r"\bof \d{1,3} years [A-Z][a-z]+"), "'de 16 años' before a name", "'16-year-old Kimani Grey'", 0.5, ROMANCE),
-    (re.compile(r"\b\d{1,2}: ?\d{2} ?I (?:AM|am)\b"), "'a. m.' read as the words 'I am'", "'9:09 a.m.'", 0.6, ("es", "ca", "pt")),
-    (re.compile(r"\bmurder of (?:(?:first|second|third)[ -])?degree\b"), "'asesinato en primer grado'",
-     "'first-degree murder'", 0.5, ROMANCE),
+@dataclass(frozen=True)
+class Construction:
+    """One construction of ROMANCE_CALQUES: what it matches, what it renders, and what English writes instead."""
+
+    pattern: re.Pattern[str]
+    renders: str  # the construction in the other language
+    english: str  # what English news writes
+    weight: float
+    languages: tuple[str, ...]  # the pivot languages that have it
+    fix: Callable[[re.Match[str]], str | None]  # the English for a match, shown as the span's suggestion; None: no sure fix
+
+
+ROMANCE_CALQUES: tuple[Construction, ...] = (
+    Construction(re.compile(r"\b(?:[Tt]he|[Aa]n?) (?P<poss>his|her|their|its|my|our|your)\b"),
+                 "an article before a possessive (Catalan 'el seu', Galician and Portuguese 'o seu', Italian 'il suo')",
+                 "the possessive alone ('his family')", 0.6, ("ca", "pt", "it"), lambda m: m["poss"]),
+    Construction(re.compile(rf"\b[Tt]omorrow of (?:the )?(?P<day>{DAYS})\b"), "'la mañana del sábado', 'mañana' read as tomorrow",
+                 "'Saturday morning'", 0.6, ("es", "ca", "pt"), lambda m: f"{m['day']} morning"),
+    Construction(re.compile(rf"(?<![Tt]he )\b(?P<part>[Nn]ight|[Mm]orning|[Aa]fternoon|[Ee]vening) of "
+                            rf"(?:(?:late|early)\b|(?P<day>{DAYS})\b(?!['’]))"),
+                 "'la noche del jueves', the part of the day before the day", "'Thursday night', 'late Thursday night'", 0.5,
+                 ROMANCE, lambda m: f"{m['day']} {m['part'].lower()}" if m["day"] else None),
+    Construction(re.compile(rf"\b(?:at|in) (?P<day>{DAYS})\b(?! (?:night|morning|afternoon|evening)\b)(?!['’])"),
+                 "'el jueves', the day's article read as a preposition", "'on Thursday'", 0.5, ROMANCE, lambda m: f"on {m['day']}"),
+    Construction(re.compile(r"\bof (?P<age>\d{1,3}) years (?P<name>[A-Z][a-z]+)"), "'de 16 años' before a name",
+                 "'16-year-old Kimani Grey'", 0.5, ROMANCE, lambda m: f"{m['age']}-year-old {m['name']}"),
+    Construction(re.compile(r"\b(?P<hour>\d{1,2}): ?(?P<minute>\d{2}) ?I (?:AM|am)\b"), "'a. m.' read as the words 'I am'",
+                 "'9:09 a.m.'", 0.6, ("es", "ca", "pt"), lambda m: f"{m['hour']}:{m['minute']} a.m."),
+    Construction(re.compile(r"\bmurder of (?:(?P<which>first|second|third)[ -])?degree\b"), "'asesinato en primer grado'",
+                 "'first-degree murder'", 0.5, ROMANCE, lambda m: f"{m['which']}-degree murder" if m["which"] else None),
 )
 
 
@@ -762,17 +778,17 @@ def romance_calque(ctx: Context) -> list[Span]:
     """A Romance construction kept word for word ("the his family", "tomorrow of Saturday", "9: 09 I AM"): what a trip
     through Spanish, Catalan, Galician or Portuguese leaves and English news does not write (``ROMANCE_CALQUES``)."""
     spans = []
-    for pattern, construction, english, weight, _ in ROMANCE_CALQUES:
-        for m in pattern.finditer(ctx.sentence.text):
+    for c in ROMANCE_CALQUES:
+        for m in c.pattern.finditer(ctx.sentence.text):
             start = ctx.sentence.start + m.start()
-            spans.append(Span(start, start + len(m.group()), m.group(), "romance_calque", weight,
-                              f"{m.group()!r} renders {construction} word for word; English writes {english}", None, []))
+            spans.append(Span(start, start + len(m.group()), m.group(), "romance_calque", c.weight,
+                              f"{m.group()!r} renders {c.renders} word for word; English writes {c.english}", c.fix(m), []))
     return spans
 
 
 def romance_languages(text: str) -> tuple[str, ...]:
     """The pivot languages a ``romance_calque`` span's words point to (for the pivot guess)."""
-    return next((langs for pattern, _, _, _, langs in ROMANCE_CALQUES if pattern.search(text)), ROMANCE)
+    return next((c.languages for c in ROMANCE_CALQUES if c.pattern.search(text)), ROMANCE)
 
 
 def capitalisation(ctx: Context) -> list[Span]:

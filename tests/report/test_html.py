@@ -388,3 +388,10 @@ def test_flag_probability_without_models() -> None:
     attrs, tip, shown = sentence_items(html.article_page(rep))[0]
     assert (attrs["data-p"], attrs["data-p-spans"], attrs["data-p-model"], attrs["data-flagged-by"]) == ("0.84", "0.0", "0.84", "sentence model")
     assert shown == "0.84 model" and tip == "flagged by sentence model · spans 0.00 · sentence model 0.84"
+
+
+@pytest.mark.parametrize(("support", "says"), [(["reuters"], "others write “Xinhua”"), ([], "English writes “Xinhua”")])
+def test_a_suggestion_says_who_backs_it(support: list[str], says: str) -> None:
+    """A suggestion no outlet backs (a Romance construction's English, "its" for China's "her") is not the outlets'."""
+    tip = report.html._tip({"kind": "name_mismatch", "severity": "major", "suggestion": "Xinhua", "support": support}, {"reuters": "reuters"})
+    assert says in tip and ("backed by" in tip) == bool(support)
