@@ -33,6 +33,7 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 KIND_LABELS = {
     "name_mismatch": "name spelled otherwise",
     "name_as_word": "name read as a word",
+    "name_order": "name turned inside out",
     "collocation": "broken set phrase",
     "wording": "word the other outlets replace",
     "rare_word": "word unknown in English",

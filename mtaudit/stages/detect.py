@@ -170,7 +170,7 @@ def model_verdict(article: Article, evidence: list[SentenceEvidence], settings: 
 # checkable evidence. Refit when the signals or the sentence model change. How often each kind of text carries sentences
 # the sentence model is sure of (originals 5.6-6.5% of sentences, round trips 37-49%, neural MT 4.6-7.0%): `python -m
 # mtaudit.lab.evidence_rates`, figures in docs/figures.md (Verdict levels).
-CHECKABLE = ("name_mismatch", "name_as_word", "collocation", "wording", "foreign_leftover", "calque", "romance_calque",
+CHECKABLE = ("name_mismatch", "name_as_word", "name_order", "collocation", "wording", "foreign_leftover", "calque", "romance_calque",
              "pronoun_gender", "day_of_month")  # span kinds a person can check outside the article's own style
 CHECKABLE_WEIGHT = 0.5  # a checkable span counts from this weight on
 STRONG_SENTENCE = 0.8  # the sentence model's probability that counts as a sentence it is sure of

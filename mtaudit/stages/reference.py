@@ -18,7 +18,7 @@ from mtaudit.base.settings import Settings
 from mtaudit.base.types import Article, Link, Sentence, Span
 from mtaudit.nlp import embed
 
-REPAIRABLE = {"name_mismatch", "name_as_word", "collocation", "wording", "case"}
+REPAIRABLE = {"name_mismatch", "name_as_word", "name_order", "collocation", "wording", "case"}
 MERGE_GAIN = 0.02  # a merged pair must beat its best half by this much in cosine
 RELATIVE_FLOOR = 0.15  # references further than this below the best one are left out
 

@@ -19,12 +19,12 @@ from mtaudit.base.types import Span
 
 SEVERITIES = ("minor", "major", "critical")  # least to most severe
 POINTS = {"minor": 1.0, "major": 5.0, "critical": 25.0}  # MQM 2.0's multipliers (WMT's MQM: minor 1, major 5, non-translation 25)
-VERSION = "mqm-rules-v2"
+VERSION = "mqm-rules-v3"  # v3: name_order
 
 # Kinds that say what the words mean is wrong, backed by other outlets: a wrong name is the news misreported.
 CRITICAL_WHEN_BACKED = {"name_mismatch": 2}  # kind -> outlets that must write something else
 ALWAYS_CRITICAL = {"name_as_word"}  # a name read as a word ("the eleventh" for Xi): the person disappears from the sentence
-MAJOR_WHEN_BACKED = {"name_mismatch": 1, "collocation": 1, "wording": 2}  # "rare land magnets": misleads about what is meant
+MAJOR_WHEN_BACKED = {"name_mismatch": 1, "name_order": 1, "collocation": 1, "wording": 2}  # "rare land magnets": misleads about what is meant
 ALWAYS_MAJOR = {"foreign_leftover"}  # untranslated words (MQM accuracy/untranslated); foreign punctuation alone is minor
 
 

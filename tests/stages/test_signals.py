@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from mtaudit.base.settings import Settings
-from mtaudit.stages import detect, features, ingest, pivot, signals
+from mtaudit.stages import detect, features, ingest, pivot, reference, signals
 from mtaudit.stages.signals import Context, StoryIndex
 from mtaudit.text import lexicon
 from tests.conftest import SEEDS
@@ -543,3 +543,39 @@ def _collocations(ours: str, others: list[str]) -> list[tuple[str, str | None]]:
 )
 def test_collocation_reads_the_rest_of_our_sentence(ours: str, others: list[str], expected: list[Any]) -> None:
     assert _collocations(ours, others) == expected
+
+
+@pytest.mark.parametrize(
+    "ours,others,found",
+    [
+        # Apertium round trips of ECB+ articles against their story's other outlets (the detector's training side)
+        ("Lohan left one rehab centre in Beach of Newport in Thursday.",
+         ["Lohan left a rehab facility in Newport Beach on Thursday.", "The Newport Beach clinic said she left."],
+         [("Beach of Newport", "Newport Beach")]),
+        ("Prosecutors said he was held in the jail of County of the Fulton.",
+         ["He is held in the Fulton County jail.", "Fulton County prosecutors said so."], [("County of the Fulton", "Fulton County")]),
+        ("Director of 'The Games of Hunger', Gary Ross, is in negotiations.",
+         ["Gary Ross directed The Hunger Games.", "The Hunger Games sequel is in talks."], [("Games of Hunger", "Hunger Games")]),
+        # one outlet is not enough; an outlet that writes it our way too ("Department of Justice", "Justice Department")
+        ("He was taken to Beach of Newport.", ["He was taken to Newport Beach.", "Police in the city said so."], []),
+        ("The Department of Justice said it would appeal.",
+         ["The Justice Department said it would appeal.", "A Justice Department spokesman agreed.",
+          "The Department of Justice filed the papers."], []),
+        # English has both orders: the language model prefers ours (seed 000 against its outlets' "commerce ministry")
+        ("The Chinese Ministry of Commerce denied these claims.",
+         ["The Chinese commerce ministry said the talks went well.", "China's commerce ministry did not comment."], []),
+        # no coverage, no span
+        ("The University of California said so.", [], []),
+    ],
+)
+def test_name_turned_inside_out(ours: str, others: list[str], found: list[tuple[str, str]]) -> None:
+    article = _one_sentence("ours", ours)
+    index = StoryIndex.build([_one_sentence(f"o{k}", t) for k, t in enumerate(others)])
+    spans = signals.name_order(Context(article, article.sentences[0], [], index, Settings()))
+    assert [(sp.text, sp.suggestion) for sp in spans] == found
+    assert all(sp.kind == "name_order" and len(sp.support) >= signals.NAME_ORDER_OUTLETS and ours[sp.start : sp.end] == sp.text
+               and sp.weight >= detect.CHECKABLE_WEIGHT for sp in spans)
+    fixed = ours
+    for text, fix in found:
+        fixed = fixed.replace(text, fix)
+    assert reference.repair(article, article.sentences[0], spans) == (fixed if found else None)  # backed, so applied
