@@ -104,6 +104,15 @@ def guess(spans: list[dict[str, Any]], sentences: list[str], features: dict[str,
         if kind == "calque":
             score["zh"] += 0.5
             evidence.append(f"{sp['text']!r}: Chinese news phrasing kept word for word")
+        if kind == "foreign_leftover" and (glued := signals.FUSED_LEFTOVER.fullmatch(sp.get("text", ""))):
+            word = re.sub(r"^\w*?de\d*", "", glued.group(), flags=re.IGNORECASE).lower()  # "actrizde33años" -> "años"
+            zs = {lang: lexicon.zipf(word, lang) for lang in feats.FOREIGN_LANGS}
+            top = max(zs.values())
+            near = [lang for lang, z in zs.items() if z > 0 and z >= top - 0.3]
+            for lang in near:
+                score[lang] += 1.0 / len(near)
+            if near:
+                evidence.append(f"{sp['text']!r}: a phrase of {'/'.join(near)} glued into one word ({word!r})")
         if kind == "romance_calque":
             langs = signals.romance_languages(sp.get("text", ""))
             for lang in langs:

@@ -579,3 +579,9 @@ def test_name_turned_inside_out(ours: str, others: list[str], found: list[tuple[
     for text, fix in found:
         fixed = fixed.replace(text, fix)
     assert reference.repair(article, article.sentences[0], spans) == (fixed if found else None)  # backed, so applied
+
+
+@pytest.mark.parametrize(("glued", "language"), [("actrizde33años", "es"), ("dedesembre", "ca"), ("demaig", "ca")])
+def test_pivot_guess_reads_the_language_of_a_glued_phrase(glued: str, language: str) -> None:
+    g = pivot.guess([{"kind": "foreign_leftover", "text": glued}], ["One sentence."])
+    assert g.scores == {language: 1.0} and any("glued into one word" in e for e in g.evidence)
