@@ -252,7 +252,9 @@ def _best_match(ctx: Context, chunk: list[Token], pos: int) -> tuple[int, int, l
         need = ctx.settings.name_similarity
         if score < need and _anchored(chunk, pos, name, ctx.story.name_runs.get(name, ())):
             # a neighbour of ours is their name's word in its place (Harry Padta: Harry Potter): looser spelling will do
-            score, need = max(letters, spelling_similarity(tok.text, name) + LINKED_BONUS), ANCHORED_SIMILARITY
+            if not by_sound:  # by sound, the score already counts the sound key
+                score = max(letters, spelling_similarity(tok.text, name) + LINKED_BONUS)
+            need = ANCHORED_SIMILARITY
         if score >= need:
             backers = len(ctx.story.vocab.get(name_key(name), ids))
             ranked.append((score + SUPPORT_BONUS * math.log2(max(backers, 1)), score, name))
