@@ -68,6 +68,17 @@ def arabic_mangling(wrong: str, right: str) -> list[str]:
     return found
 
 
+def _credit_languages(score: defaultdict[str, float], word: str) -> list[str]:
+    """The other languages ``word`` is most common in (within 0.3 Zipf of the likeliest; none that no list knows), each
+    credited with an equal share of one point in ``score``."""
+    zs = {lang: lexicon.zipf(word, lang) for lang in feats.FOREIGN_LANGS}
+    top = max(zs.values())
+    near = [lang for lang, z in zs.items() if z > 0 and z >= top - 0.3]
+    for lang in near:
+        score[lang] += 1.0 / len(near)
+    return near
+
+
 def guess(spans: list[dict[str, Any]], sentences: list[str], features: dict[str, float] | None = None) -> Guess:
     """Weigh the traces in an article's spans and text; a language when one clearly leads.
 
@@ -81,11 +92,7 @@ def guess(spans: list[dict[str, Any]], sentences: list[str], features: dict[str,
         for tok in lexicon.tokens(sent):
             hit, _ = feats.is_leftover(tok)
             if hit:
-                zs = {lang: lexicon.zipf(tok.plain, lang) for lang in feats.FOREIGN_LANGS}
-                top = max(zs.values())
-                near = [lang for lang, z in zs.items() if z >= top - 0.3]
-                for lang in near:
-                    score[lang] += 1.0 / len(near)
+                near = _credit_languages(score, tok.plain)
                 leftovers[tok.text] += 1
                 evidence.append(f"{tok.text!r} left untranslated: a word of {'/'.join(near)}")
             friend = FALSE_FRIENDS.get(tok.plain)
@@ -105,13 +112,8 @@ def guess(spans: list[dict[str, Any]], sentences: list[str], features: dict[str,
             score["zh"] += 0.5
             evidence.append(f"{sp['text']!r}: Chinese news phrasing kept word for word")
         if kind == "foreign_leftover" and (glued := signals.FUSED_LEFTOVER.fullmatch(sp.get("text", ""))):
-            word = re.sub(r"^\w*?de\d*", "", glued.group(), flags=re.IGNORECASE).lower()  # "actrizde33años" -> "años"
-            zs = {lang: lexicon.zipf(word, lang) for lang in feats.FOREIGN_LANGS}
-            top = max(zs.values())
-            near = [lang for lang, z in zs.items() if z > 0 and z >= top - 0.3]
-            for lang in near:
-                score[lang] += 1.0 / len(near)
-            if near:
+            word = (glued["years"] or glued["month"]).lower()  # "actrizde33años" -> "años"
+            if near := _credit_languages(score, word):
                 evidence.append(f"{sp['text']!r}: a phrase of {'/'.join(near)} glued into one word ({word!r})")
         if kind == "romance_calque":
             langs = signals.romance_languages(sp.get("text", ""))
