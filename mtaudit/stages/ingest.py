@@ -20,6 +20,7 @@ from typing import Any
 from mtaudit.base.atomic import write_bytes
 from mtaudit.base.settings import Settings, cache_root
 from mtaudit.base.types import Article, Problem
+from mtaudit.nlp import registry
 from mtaudit.text import segment
 
 TEXT_SUFFIXES = {".txt", ".text", ".md", ""}
@@ -125,7 +126,7 @@ def _langid(cache: Path | None = None) -> Any:
     decoded tables are kept in the cache folder, keyed by langid's version, and read back in milliseconds."""
     from langid.langid import LanguageIdentifier  # langid loads its model on import: only language checks pay it
 
-    path = cache / "langid" / f"langid-{_langid_version()}.pickle" if cache is not None else None
+    path = cache / "langid" / f"langid-{registry.package_version('langid')}.pickle" if cache is not None else None
     if path is not None and path.exists():
         try:
             return LanguageIdentifier(*pickle.loads(path.read_bytes()), norm_probs=True)  # our own file, written below
@@ -142,12 +143,6 @@ def _langid(cache: Path | None = None) -> Any:
         except OSError:  # a read-only cache folder costs time, not the answer
             pass
     return ident
-
-
-def _langid_version() -> str:
-    from importlib.metadata import version  # read once, with the first language check
-
-    return version("langid")
 
 
 def detect_language(text: str, settings: Settings | None = None) -> tuple[str, float]:
