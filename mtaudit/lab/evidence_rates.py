@@ -3,9 +3,9 @@
 ``python -m mtaudit.lab.evidence_rates [DATA_FOLDER] [--per N] [--kinds K,K] [--json]``
 
 The evidence rule (``detect.backing``) counts ``STRONG_SENTENCES`` sentences the LM sentence model is sure of
-(p >= ``STRONG_SENTENCE``) as evidence a person can check. That model was fitted on round-trip damage, so the rate
-at which originals, human translations and neural MT carry such sentences says how much the evidence is worth
-for each. Reads the detector's training-side documents (``mtaudit make-data``'s folder), ``--per`` of each kind
+(p >= ``STRONG_SENTENCE``, in sentences of ``SENTENCE_MODEL_MIN_WORDS`` words or more) as evidence a person can
+check. That model was fitted on round-trip damage, so the rate at which originals, human translations and neural
+MT carry such sentences says how much the evidence is worth for each. Reads the detector's training-side documents (``mtaudit make-data``'s folder), ``--per`` of each kind
 (seeded), with the shipped detector; the LM runs as the settings say (its readings are cached on disk).
 Beside today's rule it reports a rule scaled to length: the sure sentences count only when an original of that
 length shows as many in under ``ALPHA`` of cases (binomial tail at the originals' rate).
@@ -47,7 +47,7 @@ def read(folder: Path, kinds: tuple[str, ...], per: int, settings: Settings) -> 
             pred = det.predict(d.sentences, settings)
             sent = det.sentence_lm_probabilities(d.sentences, settings, pred.sentence_rows)
             rows.append({"kind": kind, "corpus": d.corpus, "id": d.id, "n": len(sent), "p": round(pred.probability, 4),
-                         "sure": sum(x >= detect.STRONG_SENTENCE for x in sent)})
+                         "sure": sum(x >= detect.STRONG_SENTENCE and detect.readable(t) for x, t in zip(sent, d.sentences))})
     return rows
 
 

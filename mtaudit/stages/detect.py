@@ -45,6 +45,7 @@ class Verdict:
     pivot_evidence: list[str] = field(default_factory=list)
     sentence_probabilities: list[float] = field(default_factory=list)  # the detector's sentence model, per sentence
     sentence_model: str = ""  # which one: "reference-free", or "with SmolLM2 surprisal" in an article judged MT
+    sentence_readable: list[bool] = field(default_factory=list)  # per sentence: whether that reading counts (``readable``)
     level: str = ""  # one of LEVELS, set by settle()
 
 
@@ -148,8 +149,9 @@ def model_verdict(article: Article, evidence: list[SentenceEvidence], settings: 
         with_lm = det.sentence_lm_probabilities(sentences, settings, pred.sentence_rows)  # the LM's cost only where judged MT
         if len(with_lm) == len(sentences):
             sent_p, which = with_lm, "with SmolLM2 surprisal"
+    readable_ = [readable(t) for t in sentences]
     if sent_p and machine:
-        top = sorted(range(len(sentences)), key=lambda i: -sent_p[i])[:3]
+        top = sorted((i for i in range(len(sentences)) if readable_[i]), key=lambda i: -sent_p[i])[:3]
         reasons.append(f"sentence model ({which}), most likely machine-translated: "
                        + ", ".join(f"sentence {article.sentences[i].index} ({sent_p[i]:.2f})" for i in top))
     spans = [sp.to_dict() for e in evidence for sp in e.spans]
@@ -157,7 +159,7 @@ def model_verdict(article: Article, evidence: list[SentenceEvidence], settings: 
     if guess.language:
         reasons.append(f"pivot language {guess.language} (confidence {guess.confidence}): " + "; ".join(guess.evidence[:3]))
     return Verdict(machine, round(p, 4), abstained, reasons, guess.language, "detector", guess.confidence, guess.evidence,
-                   [round(x, 4) for x in sent_p], which if sent_p else "")
+                   [round(x, 4) for x in sent_p], which if sent_p else "", sentence_readable=readable_ if sent_p else [])
 
 
 # What makes a verdict evidence-backed. Chosen on 44 held-out ECB+ articles (never trained on), each audited alone
@@ -175,6 +177,14 @@ CHECKABLE = ("name_mismatch", "name_as_word", "name_order", "collocation", "word
 CHECKABLE_WEIGHT = 0.5  # a checkable span counts from this weight on
 STRONG_SENTENCE = 0.8  # the sentence model's probability that counts as a sentence it is sure of
 STRONG_SENTENCES = 2  # ... and how many such sentences back a verdict without a checkable span
+# The sentence model's reading of a sentence under this many words (split on spaces) counts neither as a sentence it is
+# sure of nor as a flag: it cannot tell a short original from a short translation. Measured on training-side texts only
+# (2026-12-08; 327 texts: WMT22 translationese windows of original English, neural MT and human translation, ECB+
+# training documents as written and as Apertium round trips): sentences of 1-4 words were sure (p >= 0.8) in 43% of
+# WMT22 originals and 17% of ECB+ ones, against 19% of round trips and 36% of neural MT; flagged (p >= 0.6) in 58% and
+# 25% against 42% and 50%. From 5 words on the round trips lead (5-7 words: sure 14% and 13% of originals, 32% of round
+# trips; 13 and more: 2% and 2% against 54%).
+SENTENCE_MODEL_MIN_WORDS = 5
 # Sentences of an article not judged machine-translated that a span other outlets contradict flags only when they
 # contradict this many of its sentences: one is most often the original's own slip, not a translation's. Fitted on
 # the detector's training ECB+ documents audited in their topic's batch as the newsroom evaluation audits its held-out
@@ -188,6 +198,17 @@ STRONG_SENTENCES = 2  # ... and how many such sentences back a verdict without a
 CONTRADICTED_SENTENCES = 2
 
 
+def readable(text: str) -> bool:
+    """Whether the sentence model's reading of a sentence counts (``SENTENCE_MODEL_MIN_WORDS``)."""
+    return len(text.split()) >= SENTENCE_MODEL_MIN_WORDS
+
+
+def sure_sentences(verdict: Verdict) -> list[int]:
+    """The sentences the sentence model is sure of (p >= ``STRONG_SENTENCE``), among those whose reading counts."""
+    ok = verdict.sentence_readable or [True] * len(verdict.sentence_probabilities)
+    return [i for i, (p, r) in enumerate(zip(verdict.sentence_probabilities, ok)) if p >= STRONG_SENTENCE and r]
+
+
 def checkable(spans: list[Span]) -> list[Span]:
     return [sp for sp in spans if sp.kind in CHECKABLE and sp.weight >= CHECKABLE_WEIGHT]
 
@@ -196,7 +217,7 @@ def backing(evidence: list[SentenceEvidence], verdict: Verdict) -> list[str]:
     """What a person can check behind a machine-translation verdict: checkable spans, or the sentences the
     sentence model is sure of. Empty: the verdict rests on the article's style alone."""
     spans = checkable([sp for e in evidence for sp in e.spans])
-    sure = [i for i, p in enumerate(verdict.sentence_probabilities) if p >= STRONG_SENTENCE]
+    sure = sure_sentences(verdict)
     out = []
     if spans:
         kinds = sorted({sp.kind for sp in spans})
@@ -215,7 +236,8 @@ def settle(verdict: Verdict, evidence: list[SentenceEvidence]) -> list[SentenceE
     judged), the sentence model flags nothing in it, and an index ranks it below the judged ones. In an article not
     judged machine-translated only a span other outlets contradict flags a sentence (a name they spell otherwise),
     and only when they contradict ``CONTRADICTED_SENTENCES`` of its sentences (one is most often the original's own
-    typo); the rest stay as evidence: on 44 held-out originals, foreign words quoted in the English flagged 3 of 677."""
+    typo); the rest stay as evidence: on 44 held-out
+    originals, foreign words quoted in the English flagged 3 of 677."""
     if verdict.abstained:
         verdict.level = "abstained"
     elif not verdict.machine_translated:
@@ -243,7 +265,8 @@ def flag_by_model(evidence: list[SentenceEvidence], verdict: Verdict) -> list[Se
     grammar and word choice no span names (ECB+ story-eval: spans alone found 4 of 44 damaged
     sentences). The sentence model reads each sentence alone, too weak to flag sentences of
     articles judged original, so only an article the detector calls machine-translated gets its
-    flags, by the detector's own rule (flagged at p >= threshold + band, 0.6 with the defaults);
+    flags, by the detector's own rule (flagged at p >= threshold + band, 0.6 with the defaults), in
+    sentences long enough for its reading to count (``readable``);
     there the probabilities come from its variant that also reads SmolLM2 surprisal when the
     detector has one and ``settings.sentence_lm`` is on (see ``model_verdict``). Returns new
     evidence (the spans' flags stay as they were) and adds one line to the verdict's reasons
@@ -253,10 +276,11 @@ def flag_by_model(evidence: list[SentenceEvidence], verdict: Verdict) -> list[Se
     if not verdict.sentence_probabilities or len(verdict.sentence_probabilities) != len(evidence):
         return evidence
     det = models.detector()
+    ok = verdict.sentence_readable or [True] * len(evidence)
     out = []
-    for e, p in zip(evidence, verdict.sentence_probabilities):
+    for e, p, r in zip(evidence, verdict.sentence_probabilities, ok):
         decided, _ = det.decide(p)
-        out.append(replace(e, model_probability=p, flagged_by_model=bool(verdict.machine_translated and decided)))
+        out.append(replace(e, model_probability=p, flagged_by_model=bool(verdict.machine_translated and decided and r)))
     n = sum(e.flagged_by_model and not e.flagged for e in out)
     if n:
         verdict.reasons.append(f"sentence model flags {n} more sentence(s) of this machine-translated article "
@@ -274,6 +298,6 @@ def signature(settings: Settings) -> str:
         f"|art_thr:{settings.article_threshold}|rare_zipf:{settings.rare_zipf}|name_sim:{settings.name_similarity}"
         f"|name_sound:{signals.SOUND_WEIGHT}+key+anchor{signals.ANCHORED_SIMILARITY}"
         f"|colloc:{settings.collocation_min_count}/{settings.collocation_lm_gap}nats-in-sentence|wording:{settings.wording_lm_gap}nats"
-        f"|contradicted_sentences:{CONTRADICTED_SENTENCES}"
+        f"|contradicted_sentences:{CONTRADICTED_SENTENCES}|sentence_model_min_words:{SENTENCE_MODEL_MIN_WORDS}"
         f"|sentence_lm:{settings.sentence_lm}|mt_prior:{settings.mt_prior:g}"
     )

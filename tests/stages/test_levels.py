@@ -89,3 +89,34 @@ def test_one_contradicted_sentence_does_not_flag_an_article_not_judged(names: li
     v = verdict([0.9, 0.9, 0.1])  # judged machine-translated: every span flag stays, one contradicted sentence too
     ev = detect.settle(v, evidence(*[[sp] if sp else [] for sp in names]))
     assert v.level == "machine_translated" and [e.flagged for e in ev] == [sp is not None and sp.weight >= 0.5 for sp in names]
+
+
+# A held-out WMT22 original-English window (web text, en-cs lines 344-363): the sentence model was sure of three of its
+# sentences, two of them a phone's menu items, and that judged it machine-translated.
+WINDOW = ["Tap on the More icon at the bottom-right of the screen (3 horizontal lines).", "Tap Device information.",
+          "Tap Repair now/Restore", "How come we never saw the main shuttlebay?"]
+
+
+@pytest.mark.parametrize(("text", "counts"), [
+    *zip(WINDOW, [True, False, False, True]),
+    ("Xi said: Taiwan.", False),  # four words
+    ("China's rare earth exports rose.", True),  # five
+])
+def test_the_sentence_model_counts_from_five_words(text: str, counts: bool) -> None:
+    assert detect.readable(text) is counts
+
+
+def test_short_sentences_neither_back_a_verdict_nor_get_flags() -> None:
+    """Sure of the window's two menu items and one long sentence: one sentence that counts, so style alone ("suspected");
+    sure of two long ones: judged, and the short sentence the model would flag is not flagged."""
+    readable = [detect.readable(t) for t in WINDOW]
+    v = Verdict(True, 0.63, False, ["detector (article alone): 0.63"], method="detector",
+                sentence_probabilities=[0.9, 0.95, 0.97, 0.2], sentence_readable=readable)
+    ev = detect.flag_by_model(detect.settle(v, evidence([], [], [], [])), v)
+    assert v.level == "suspected" and not any(e.flagged_by_model for e in ev)
+    v = Verdict(True, 0.63, False, ["detector (article alone): 0.63"], method="detector",
+                sentence_probabilities=[0.9, 0.95, 0.3, 0.85], sentence_readable=readable)
+    ev = detect.flag_by_model(detect.settle(v, evidence([], [], [], [])), v)
+    assert v.level == "machine_translated"
+    assert [e.flagged_by_model for e in ev] == [True, False, False, True]
+    assert detect.sure_sentences(v) == [0, 3]
