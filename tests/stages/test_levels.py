@@ -81,6 +81,8 @@ def _name(text: str, suggestion: str) -> Span:
     ([_name("Zinabieh", "Zainabieh"), span("rare_word"), None], [False, False, False]),
     # seed 000 (round-trip MT), had it not been judged: two names other outlets spell otherwise
     ([_name("Shinchoa", "Xinhua"), None, _name("Beit Higseth", "Pete Hegseth")], [True, False, True]),
+    # a held-out ECB+ original: its writer spells the spokesman "Milliote" throughout, two outlets "Miliote": one choice
+    ([_name("Milliote", "Miliote"), None, _name("Milliote", "Miliote")], [False, False, False]),
 ])
 def test_one_contradicted_sentence_does_not_flag_an_article_not_judged(names: list[Span | None], flagged: list[bool]) -> None:
     v = verdict([0.1, 0.1, 0.1], machine=False)
