@@ -149,9 +149,9 @@ def model_verdict(article: Article, evidence: list[SentenceEvidence], settings: 
         with_lm = det.sentence_lm_probabilities(sentences, settings, pred.sentence_rows)  # the LM's cost only where judged MT
         if len(with_lm) == len(sentences):
             sent_p, which = with_lm, "with SmolLM2 surprisal"
-    readable_ = [readable(t) for t in sentences]
+    counts = [readable(t) for t in sentences]  # whose sentence-model reading counts
     if sent_p and machine:
-        top = sorted((i for i in range(len(sentences)) if readable_[i]), key=lambda i: -sent_p[i])[:3]
+        top = sorted((i for i in range(len(sentences)) if counts[i]), key=lambda i: -sent_p[i])[:3]
         reasons.append(f"sentence model ({which}), most likely machine-translated: "
                        + ", ".join(f"sentence {article.sentences[i].index} ({sent_p[i]:.2f})" for i in top))
     spans = [sp.to_dict() for e in evidence for sp in e.spans]
@@ -159,7 +159,7 @@ def model_verdict(article: Article, evidence: list[SentenceEvidence], settings: 
     if guess.language:
         reasons.append(f"pivot language {guess.language} (confidence {guess.confidence}): " + "; ".join(guess.evidence[:3]))
     return Verdict(machine, round(p, 4), abstained, reasons, guess.language, "detector", guess.confidence, guess.evidence,
-                   [round(x, 4) for x in sent_p], which if sent_p else "", sentence_readable=readable_ if sent_p else [])
+                   [round(x, 4) for x in sent_p], which if sent_p else "", sentence_readable=counts if sent_p else [])
 
 
 # What makes a verdict evidence-backed. Chosen on 44 held-out ECB+ articles (never trained on), each audited alone
