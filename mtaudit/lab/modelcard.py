@@ -192,6 +192,11 @@ def card_text(det: classifier.Detector) -> str:
               "slips model (ad hoc, out-of-fold) 0.960 / 0.906 but 000 0.889 after coverage and 0.55 alone; with 'carry out' "
               "as well 0.959 / 0.894, 000 0.913 after coverage but 0.59 alone, inside the abstention band. The phrases are "
               "the `calque` span instead, and Chinese-pivot evidence.",
+              "- Measured and not adopted (2026-12-08, training-side windows only): a linear probe on a window's mean MiniLM "
+              "sentence embedding (the encoder the audit already runs), fitted on neural MT against the human translation of "
+              "the same lines (five pairs, two MT systems a window, folds by 100-line chunk): AUROC 0.59-0.63 (C 0.1-10), "
+              "below this model's 0.750. Against original English it reaches 0.89-0.93, but the originals are other "
+              "documents: that is their topics, not translationese.",
               "- The original-English seeds 001/003/004 are training negatives (as the issue asks); 000 and 002 are not."]
     return "\n".join(lines) + "\n"
 
