@@ -182,12 +182,22 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
         return [json.loads(line) for line in fh if line.strip()]
 
 
-def base_pool(shared: Path | None = SHARED_DATA) -> list[tuple[str, list[dict[str, Any]]]]:
-    """(story key, records) for the seeds, then the shared data's stories in a fixed shuffled order."""
+FEEDS = ("mixed", "originals")  # the batch every target is on; original English only, as most of a newsroom's feed is
+
+
+def base_pool(shared: Path | None = SHARED_DATA, feed: str = "mixed") -> list[tuple[str, list[dict[str, Any]]]]:
+    """(story key, records) for the seeds, then the shared data's stories in a fixed shuffled order.
+
+    ``feed="originals"``: original English only (ECB+ and the WMT22 originals; no seeds, no translations).
+    ``mixed`` holds the seeds and every version of the WMT22 articles: 37% of its 500 are machine-translated."""
     seeds = [{"id": p.name, "text": p.read_text(encoding="utf-8"), "origin": "seeds"} for p in sorted((CHECKOUT / "seeds").glob("*.txt"))]
+    if feed == "originals":
+        seeds = []
     groups: dict[str, list[dict[str, Any]]] = {}
     if shared is not None and (shared / "wmt22_articles" / "articles.jsonl").exists():
         for row in _read_jsonl(shared / "wmt22_articles" / "articles.jsonl"):
+            if feed == "originals" and row["label"] != "original_english":
+                continue
             groups.setdefault(f"wmt22:{row['doc_id']}", []).append({"id": row["id"], "text": row["text"], "origin": "wmt22_articles"})
     if shared is not None and (shared / "ecbplus" / "ecbplus_docs.jsonl").exists():
         for row in _read_jsonl(shared / "ecbplus" / "ecbplus_docs.jsonl"):
@@ -207,9 +217,9 @@ def _perturb(text: str, copy: int, day: str) -> str:
     return re.sub(r"\d{4}-\d{2}-\d{2}", day, "\n".join(lines))
 
 
-def build_batch(n: int, shared: Path | None = SHARED_DATA) -> list[dict[str, Any]]:
+def build_batch(n: int, shared: Path | None = SHARED_DATA, feed: str = "mixed") -> list[dict[str, Any]]:
     """``n`` JSONL records: whole stories first, then dated, perturbed copies (see the module docstring)."""
-    pool = base_pool(shared)
+    pool = base_pool(shared, feed)
     out: list[dict[str, Any]] = []
     copy = 0
     while len(out) < n:
@@ -335,7 +345,7 @@ def _baselines(hyps: list[str], refs: list[list[str]], settings: Any) -> dict[st
 
 
 def run_size(n: int, work: Path, profile: bool = False, scorer_speed: bool = False, threads: int | None = None,
-             cold: bool = True) -> dict[str, Any]:
+             cold: bool = True, feed: str = "mixed") -> dict[str, Any]:
     """Everything measured for one batch size; meant to run in a fresh process (``--child``).
 
     ``cold=False`` keeps the usual caches (for a smoke test of the code path, not for figures).
@@ -350,7 +360,7 @@ def run_size(n: int, work: Path, profile: bool = False, scorer_speed: bool = Fal
     from mtaudit.nlp import registry  # timed: the benchmark child's start-up includes loading the audit
     from mtaudit.stages import ingest, pipeline  # timed: the benchmark child's start-up includes loading the audit
 
-    rows = build_batch(n)
+    rows = build_batch(n, feed=feed)
     src = write_jsonl(rows, work / f"batch-{n}.jsonl")
     warm_s = _warm_up(work)
     startup_s = time.perf_counter() - t_start
@@ -405,7 +415,7 @@ def run_size(n: int, work: Path, profile: bool = False, scorer_speed: bool = Fal
     sents = len(hyps)
     per_sentence = wall / max(1, sents)
     return {
-        "articles_requested": n, "articles": len(reports), "problems": len(problems), "sentences": sents,
+        "articles_requested": n, "feed": feed, "articles": len(reports), "problems": len(problems), "sentences": sents,
         "sentences_with_references": with_refs, "stories": len(stories), "largest_story": max(stories.values(), default=0),
         "lone_articles": sum(1 for r in reports if not r["story_id"]),
         "origins": dict(Counter(r["source"].split(":")[1] for r in rows)),
@@ -539,8 +549,8 @@ def _warm_scorer(settings: Any, use_lm: bool) -> None:
 
 # ---- the driver ---------------------------------------------------------------------------------------
 
-def _child(n: int, args: argparse.Namespace) -> dict[str, Any]:
-    cmd = [sys.executable, "-m", "mtaudit.lab.bench", "--child", str(n)]
+def _child(n: int, args: argparse.Namespace, feed: str = "mixed") -> dict[str, Any]:
+    cmd = [sys.executable, "-m", "mtaudit.lab.bench", "--child", str(n), "--feed", feed]
     if args.profile == n:
         cmd.append("--profile-child")
     if args.scorer_speed == n:
@@ -624,8 +634,15 @@ def summarise(sizes: list[dict[str, Any]], result_probes: tuple[dict[str, Any], 
     """Cross-size figures: how time per article grows, and the targets of issue 30 (two and a half times faster on
     two cores): seeds warm under 6 s, 150 articles a minute at 500, peak RSS under 2 GB, the pipeline at most 4x
     bert-score per sentence, and 5,000 articles at most 1.1x the time per article of 500."""
-    ok = {s["articles_requested"]: s for s in sizes if "error" not in s}
+    ok = {s["articles_requested"]: s for s in sizes if "error" not in s and s.get("feed", "mixed") == "mixed"}
     out: dict[str, Any] = {}
+    for s in sizes:  # a feed of originals against the mixed batch of the same size, same run
+        if s.get("feed") == "originals" and "error" not in s and s["articles_requested"] in ok:
+            mixed = ok[s["articles_requested"]]
+            out[f"originals_{s['articles_requested']}"] = {
+                "articles_per_min": s["articles_per_min"], "mixed_articles_per_min": mixed["articles_per_min"],
+                "speedup_over_mixed": round(s["articles_per_min"] / mixed["articles_per_min"], 3) if mixed["articles_per_min"] else None,
+                "peak_rss_mb": s["process"]["peak_rss_mb_audit"]}
     if 500 in ok and 5000 in ok:
         out["per_article_5000_over_500"] = round(ok[5000]["seconds_per_article"] / ok[500]["seconds_per_article"], 3)
         out["cpu_per_article_5000_over_500"] = round(ok[5000]["cpu_seconds_per_article"] / ok[500]["cpu_seconds_per_article"], 3)
@@ -659,7 +676,8 @@ def print_tables(result: dict[str, Any]) -> None:
         if "error" in s:
             console.print(f"[red]size {s['articles_requested']} failed:[/red] {s['error']}")
             continue
-        t = Table(title=f"{s['articles']} articles, {s['sentences']} sentences, {s['stories']} stories "
+        feed = " of original English" if s.get("feed") == "originals" else ""
+        t = Table(title=f"{s['articles']} articles{feed}, {s['sentences']} sentences, {s['stories']} stories "
                         f"(largest {s['largest_story']}), torch threads {s['torch_threads']}")
         for col in ("stage", "wall s", "cpu s", "share", "calls", "articles/s", "peak RSS MB"):
             t.add_column(col, justify="left" if col == "stage" else "right")
@@ -710,6 +728,9 @@ def main(argv: list[str] | None = None) -> int:
                              "`--no-low-memory` (about 12%% faster, higher peak) does; default: the settings' choice")
     parser.add_argument("--out", type=Path, default=OUT_DIR, help="where the JSON goes (default reports/bench/)")
     parser.add_argument("--probe", default="", help="also time only the batch-level stages (ingest, group, align) at these sizes, e.g. 500,5000")
+    parser.add_argument("--originals", default="", help="also audit batches of original English only at these sizes, e.g. 500 "
+                        "(most of a newsroom's feed; the targets stay on the mixed batch, 37%% MT at 500)")
+    parser.add_argument("--feed", choices=FEEDS, default="mixed", help=argparse.SUPPRESS)
     parser.add_argument("--child", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--probe-child", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--profile-child", action="store_true", help=argparse.SUPPRESS)
@@ -723,7 +744,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.child is not None:
         with tempfile.TemporaryDirectory(prefix="mtaudit-bench-") as tmp:
-            figures = run_size(args.child, Path(tmp), args.profile_child, args.scorer_speed_child, args.threads)
+            figures = run_size(args.child, Path(tmp), args.profile_child, args.scorer_speed_child, args.threads, feed=args.feed)
         print(json.dumps(figures))
         return 0
     sizes = [int(x) for x in args.sizes.split(",") if x.strip()]
@@ -732,6 +753,9 @@ def main(argv: list[str] | None = None) -> int:
     for n in sizes:
         print(f"benchmarking {n} articles ...", file=sys.stderr, flush=True)
         results.append(_child(n, args))
+    for n in [int(x) for x in args.originals.split(",") if x.strip()]:
+        print(f"benchmarking {n} original-English articles ...", file=sys.stderr, flush=True)
+        results.append(_child(n, args, "originals"))
     probes = []
     for n in [int(x) for x in args.probe.split(",") if x.strip()]:
         print(f"probing the batch-level stages on {n} articles ...", file=sys.stderr, flush=True)

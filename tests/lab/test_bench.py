@@ -25,6 +25,27 @@ def test_batches_keep_stories_and_make_new_text(shared_data: Path) -> None:
         assert len(row["text"].split()) > 0.8 * len(base.split())
 
 
+def test_a_feed_of_originals_holds_no_translation(shared_data: Path) -> None:
+    labels = {r["id"]: r["label"] for r in map(json.loads, (shared_data / "wmt22_articles" / "articles.jsonl").open())}
+    mixed = bench.build_batch(500, shared_data)
+    feed = bench.build_batch(500, shared_data, "originals")
+    assert len(feed) == 500 and not any(r["source"].split(":")[1] == "seeds" for r in feed)
+    wmt = [labels[r["id"].rsplit("#", 1)[0]] for r in feed if r["source"].split(":")[1] == "wmt22_articles"]
+    assert wmt and set(wmt) == {"original_english"}
+    assert sum(labels.get(r["id"].rsplit("#", 1)[0]) == "machine_translation" for r in mixed) > 150  # the mixed batch: 37% MT
+
+
+def test_the_originals_feed_is_compared_with_the_mixed_batch_of_its_size() -> None:
+    def size(feed: str, per_min: float) -> dict[str, Any]:
+        return {"articles_requested": 500, "feed": feed, "articles_per_min": per_min, "seconds_per_article": 60 / per_min,
+                "cpu_seconds_per_article": 1.0, "ratios": {"pipeline_vs_bertscore_per_sentence": 10.0},
+                "process": {"peak_rss_mb_audit": 1500.0}}
+
+    summary = bench.summarise([size("mixed", 50.0), size("originals", 80.0)])
+    assert summary["originals_500"]["speedup_over_mixed"] == 1.6
+    assert summary["targets"]["articles_per_min_at_500"]["value"] == 50.0  # the targets stay on the mixed batch
+
+
 def test_stage_clock_wraps_and_restores() -> None:
     from mtaudit.stages import signals
     from mtaudit.text import segment
