@@ -436,14 +436,13 @@ def name_order(ctx: Context) -> list[Span]:
             continue
         fix = f"{ctx.story.usual(name)} {ctx.story.usual(head)}"
         start, end = ctx.sentence.start + m.start(), ctx.sentence.start + m.end()
-        prefix, rest = ctx.article.text[ctx.sentence.start : start], ctx.article.text[end : ctx.sentence.end]
-        ours_lp, theirs_lp = lm.continuation_logprob(prefix, [m.group() + rest, fix + rest], ctx.settings)
-        if theirs_lp - ours_lp < NAME_ORDER_LM_GAP:
+        gap = _lm_gap(ctx, start, end, fix)
+        if gap < NAME_ORDER_LM_GAP:
             continue  # English has both orders ("Ministry of Commerce", "the commerce ministry"): the LM sees no slip
         spans.append(Span(start, end, m.group(), "name_order", 0.6,
                           f"{m.group()!r} names it head first, as Spanish or Catalan do ('la playa de Newport'); "
                           f"{len(backers)} other outlets write {fix!r}, none writes it this way, and the language model "
-                          f"prefers theirs by {theirs_lp - ours_lp:.1f} nats", fix, sorted(backers)))
+                          f"prefers theirs by {gap:.1f} nats", fix, sorted(backers)))
     return spans
 
 
@@ -485,7 +484,7 @@ def collocation(ctx: Context) -> list[Span]:
                 continue
             if len(ids_of(ctx.story.pairs, (al, bl))) >= len(ctx.story.pairs[(x, y)]):
                 continue  # as many outlets write ours as theirs: no majority against it
-            gap = _lm_gap(ctx, a, b, f"{x} {y}")
+            gap = _lm_gap(ctx, a.start, b.end, f"{x} {y}", ctx.article.text[a.start : b.end].lower())
             if gap < ctx.settings.collocation_lm_gap:
                 continue
             ids = ctx.story.pairs[(x, y)]
@@ -560,8 +559,9 @@ def ids_of(table: dict[tuple[str, str], set[str]], key: tuple[str, str]) -> set[
     return table.get(key, set())
 
 
-def _lm_gap(ctx: Context, a: Token, b: Token, theirs: str) -> float:
-    """How many nats more likely the LM finds the other outlets' phrase in our sentence, the words after it included.
+def _lm_gap(ctx: Context, start: int, end: int, theirs: str, ours: str | None = None) -> float:
+    """How many nats more likely the LM finds the other outlets' phrase in our sentence than ours (the article's text
+    from ``start`` to ``end``, unless ``ours`` gives it), the words after it included.
 
     Read with the rest of our sentence, so that a phrase the others use for another thing does not fit where ours
     stands: "found beaten to death" is not "found dead to death", "a 10-yard scoring pass" not "a 10-yard field pass".
@@ -571,10 +571,11 @@ def _lm_gap(ctx: Context, a: Token, b: Token, theirs: str) -> float:
     "rare ground products") keeps 4.6-11 nats (threshold ``collocation_lm_gap``, 4), and the one round-trip span
     lost, "found beaten the death", was the original's wording.
     """
-    prefix = ctx.article.text[ctx.sentence.start : a.start]
-    rest = ctx.article.text[b.end : ctx.sentence.end]
-    ours, alt = lm.continuation_logprob(prefix, [ctx.article.text[a.start : b.end].lower() + rest, theirs + rest], ctx.settings)
-    return alt - ours
+    prefix = ctx.article.text[ctx.sentence.start : start]
+    rest = ctx.article.text[end : ctx.sentence.end]
+    ours = ctx.article.text[start:end] if ours is None else ours
+    ours_lp, theirs_lp = lm.continuation_logprob(prefix, [ours + rest, theirs + rest], ctx.settings)
+    return theirs_lp - ours_lp
 
 
 def _word_similarity(a: str, b: str, settings: Settings) -> float:
