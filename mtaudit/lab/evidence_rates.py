@@ -47,7 +47,7 @@ def read(folder: Path, kinds: tuple[str, ...], per: int, settings: Settings) -> 
             pred = det.predict(d.sentences, settings)
             sent = det.sentence_lm_probabilities(d.sentences, settings, pred.sentence_rows)
             rows.append({"kind": kind, "corpus": d.corpus, "id": d.id, "n": len(sent), "p": round(pred.probability, 4),
-                         "sure": sum(x >= detect.STRONG_SENTENCE and detect.readable(t) for x, t in zip(sent, d.sentences))})
+                         "sure": len(detect.sure_sentences(sent, [detect.readable(t) for t in d.sentences]))})
     return rows
 
 

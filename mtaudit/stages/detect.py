@@ -207,10 +207,14 @@ def readable(text: str) -> bool:
     return len(text.split()) >= SENTENCE_MODEL_MIN_WORDS
 
 
-def sure_sentences(verdict: Verdict) -> list[int]:
+def counted(verdict: Verdict) -> list[bool]:
+    """Per sentence, whether the sentence model's reading counts; every one where the verdict does not say."""
+    return verdict.sentence_readable or [True] * len(verdict.sentence_probabilities)
+
+
+def sure_sentences(probabilities: list[float], counts: list[bool]) -> list[int]:
     """The sentences the sentence model is sure of (p >= ``STRONG_SENTENCE``), among those whose reading counts."""
-    ok = verdict.sentence_readable or [True] * len(verdict.sentence_probabilities)
-    return [i for i, (p, r) in enumerate(zip(verdict.sentence_probabilities, ok)) if p >= STRONG_SENTENCE and r]
+    return [i for i, (p, c) in enumerate(zip(probabilities, counts)) if p >= STRONG_SENTENCE and c]
 
 
 def checkable(spans: list[Span]) -> list[Span]:
@@ -221,7 +225,7 @@ def backing(evidence: list[SentenceEvidence], verdict: Verdict) -> list[str]:
     """What a person can check behind a machine-translation verdict: checkable spans, or the sentences the
     sentence model is sure of. Empty: the verdict rests on the article's style alone."""
     spans = checkable([sp for e in evidence for sp in e.spans])
-    sure = sure_sentences(verdict)
+    sure = sure_sentences(verdict.sentence_probabilities, counted(verdict))
     out = []
     if spans:
         kinds = sorted({sp.kind for sp in spans})
@@ -257,10 +261,10 @@ def settle(verdict: Verdict, evidence: list[SentenceEvidence]) -> list[SentenceE
                                   f"of fewer than {STRONG_SENTENCES} sentences)")
     if verdict.level == "machine_translated":
         return evidence
-    backed = [e.flagged and bool(coverage.contradicted(e.spans)) for e in evidence]
-    said = {(sp.kind, sp.text.lower()) for e, b in zip(evidence, backed) if b for sp in coverage.contradicted(e.spans)}
-    agreed = sum(backed) >= CONTRADICTED_SENTENCES and len(said) >= CONTRADICTED_SENTENCES
-    return [replace(e, flagged=b and agreed) for e, b in zip(evidence, backed)]
+    contradicted = [coverage.contradicted(e.spans) if e.flagged else [] for e in evidence]
+    said = {(sp.kind, sp.text.lower()) for spans in contradicted for sp in spans}
+    agreed = sum(map(bool, contradicted)) >= CONTRADICTED_SENTENCES and len(said) >= CONTRADICTED_SENTENCES
+    return [replace(e, flagged=bool(c) and agreed) for e, c in zip(evidence, contradicted)]
 
 
 def flag_by_model(evidence: list[SentenceEvidence], verdict: Verdict) -> list[SentenceEvidence]:
@@ -281,9 +285,8 @@ def flag_by_model(evidence: list[SentenceEvidence], verdict: Verdict) -> list[Se
     if not verdict.sentence_probabilities or len(verdict.sentence_probabilities) != len(evidence):
         return evidence
     det = models.detector()
-    ok = verdict.sentence_readable or [True] * len(evidence)
     out = []
-    for e, p, r in zip(evidence, verdict.sentence_probabilities, ok):
+    for e, p, r in zip(evidence, verdict.sentence_probabilities, counted(verdict)):
         decided, _ = det.decide(p)
         out.append(replace(e, model_probability=p, flagged_by_model=bool(verdict.machine_translated and decided and r)))
     n = sum(e.flagged_by_model and not e.flagged for e in out)

@@ -121,4 +121,4 @@ def test_short_sentences_neither_back_a_verdict_nor_get_flags() -> None:
     ev = detect.flag_by_model(detect.settle(v, evidence([], [], [], [])), v)
     assert v.level == "machine_translated"
     assert [e.flagged_by_model for e in ev] == [True, False, False, True]
-    assert detect.sure_sentences(v) == [0, 3]
+    assert detect.sure_sentences(v.sentence_probabilities, detect.counted(v)) == [0, 3]
